@@ -1,0 +1,16 @@
+"""The `leadflow` command-line tool."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import publish, stack, tail
+
+app = typer.Typer(help="leadflow: event-driven lead routing on Kafka and Postgres.", no_args_is_help=True)
+app.add_typer(stack.app, name="stack", help="Start, stop and inspect the embedded stack.")
+app.command("publish")(publish.publish)
+app.command("tail")(tail.tail)
+
+
+if __name__ == "__main__":
+    app()
