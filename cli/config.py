@@ -1,0 +1,44 @@
+"""Where the CLI finds the broker: flag, environment, the running local stack, or the default."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def stack_file(env: Mapping[str, str] | None = None) -> Path:
+    """`stack.json` of the local stack: under LEADFLOW_HOME if set, else `.leadflow/` in the checkout."""
+    env = os.environ if env is None else env
+    home = env.get("LEADFLOW_HOME")
+    return (Path(home) if home else REPO_ROOT / ".leadflow") / "stack.json"
+
+
+def broker_from_stack(path: Path) -> str | None:
+    """The `broker` address the local stack recorded, or None when there is no usable file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    broker = data.get("broker") if isinstance(data, dict) else None
+    if not isinstance(broker, str) or not broker.strip():
+        return None
+    return broker.strip().removeprefix("tcp://")
+
+
+def resolve_bootstrap(
+    explicit: str | None,
+    env: Mapping[str, str] | None = None,
+    stack_path: Path | None = None,
+) -> str:
+    """Bootstrap servers: the flag, else KAFKA_BOOTSTRAP_SERVERS, else the stack's broker, else 127.0.0.1:9092."""
+    env = os.environ if env is None else env
+    if explicit and explicit.strip():
+        return explicit.strip()
+    if env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip():
+        return env["KAFKA_BOOTSTRAP_SERVERS"].strip()
+    return broker_from_stack(stack_path or stack_file(env)) or DEFAULT_BOOTSTRAP

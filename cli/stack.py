@@ -1,0 +1,363 @@
+"""`leadflow stack`: start, stop and inspect the local stack (embedded broker + Postgres + five services)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.embedded import (
+    DEFAULT_KAFKA_PORT, LOOPBACK, REPO_ROOT, SERVICES, EmbeddedBroker, EmbeddedPostgres, PortInUseError,
+    http_answers, kafka_answers, leadflow_home, log_tail, pid_alive, pid_create_time, port_is_free, read_state,
+    start_service, state_file, stop_postgres, terminate, terminate_pid, wait_until,
+)  # fmt: skip
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+KAFKA_PORT_ENV = "LEADFLOW_KAFKA_PORT"
+HEALTH_TIMEOUT_S = 60.0
+MAX_BACKOFF_S = 30.0
+# A service that stayed up this long is healthy again: its next crash restarts it quickly.
+STABLE_AFTER_S = 60.0
+BACKEND_ORDER = ("tansu", "weed", "postgres")
+
+
+class _StopRequested(Exception):
+    """SIGTERM/SIGHUP arrived: shut the stack down as for Ctrl-C."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    """Signal handler turning SIGTERM/SIGHUP into an exception in the main loop."""
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+def _env_port(var: str, default: int) -> int:
+    """A port from the environment, with a message naming the variable when it is malformed."""
+    raw = os.environ.get(var, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:  # noqa: PLR2004 - the TCP port range
+        console.print(f"[red]{var}={raw!r} is not a TCP port[/red]")
+        raise typer.Exit(2)
+    return int(raw)
+
+
+def _require_free(port: int, var: str, what: str) -> None:
+    """Fail with the env var to set when a port is taken."""
+    if not port_is_free(port):
+        console.print(f"[red]{what} port {port} on {LOOPBACK} is already in use.[/red] Set {var} to a free port, e.g. {var}={port + 1000}.")
+        raise typer.Exit(1)
+
+
+def _service_ports() -> dict[str, int]:
+    """Each service's port: <NAME>_PORT or the SERVICES default."""
+    return {name: _env_port(f"{name.upper()}_PORT", default) for name, default in SERVICES.items()}
+
+
+class Stack:
+    """Everything `up` started, in start order, and the state file that records it."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.logs = home / "logs"
+        self.broker: EmbeddedBroker | None = None
+        self.pg: EmbeddedPostgres | None = None
+        self.services: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+        self.env: dict[str, str] = {}
+        self.state: dict[str, Any] = {"home": str(home), "logs": str(self.logs), "components": {}}
+
+    def save(self) -> None:
+        """Record pids and addresses after every change so `down` can always clean up."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = state_file().with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2))
+        tmp.replace(state_file())
+
+    def record(self, name: str, pid: int, address: str, log: Path | None) -> None:
+        """Add or replace one component in the state file."""
+        entry = {"pid": pid, "create_time": pid_create_time(pid), "address": address, "log": str(log or "")}
+        self.state["components"][name] = entry
+        self.save()
+
+    def start_backends(self, kafka_port: int) -> tuple[str, str]:
+        """Durable broker (weed mini + tansu) and pgserver under home; returns (bootstrap, database URL)."""
+        try:
+            self.broker = EmbeddedBroker(port=kafka_port, data_dir=self.home / "kafka", log_path=self.logs / "tansu.log")
+        except PortInUseError:
+            _require_free(kafka_port, KAFKA_PORT_ENV, "Kafka")
+            raise
+        bootstrap = self.broker.start()
+        pids = self.broker.pids
+        self.record("weed", pids["weed"], f"http://{LOOPBACK}:{self.broker.s3_port} (S3)", self.broker.weed_log_path)
+        self.record("tansu", pids["tansu"], bootstrap, self.broker.log_path)
+        self.pg = EmbeddedPostgres(self.home / "pg")
+        database_url = self.pg.start()
+        self.state["pg_data_dir"] = str(self.pg.data_dir)
+        self.record("postgres", self.pg.pid or 0, database_url, self.pg.data_dir / "log")
+        return bootstrap, database_url
+
+    def start_services(self, bootstrap: str, database_url: str) -> None:
+        """Create topics, then start the five services."""
+        from shared.runtime.kafka_admin import ensure_topics  # noqa: PLC0415 - `stack status` should not pay for aiokafka
+
+        created = asyncio.run(ensure_topics(bootstrap, partitions=8))
+        console.print(f"topics: {len(created)} created" if created else "topics: all present")
+        rules = os.environ.get("ROUTER_RULES_FILE") or str(REPO_ROOT / "deploy" / "config" / "routing.yaml")
+        self.env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": database_url, "LEADFLOW_HOME": str(self.home)}
+        self.env["ROUTER_RULES_FILE"] = rules
+        for name in SERVICES:
+            self.start_service(name)
+
+    def start_service(self, name: str) -> None:
+        """Start (or restart) one service and record it."""
+        log = self.logs / f"{name}.log"
+        proc = start_service(name, self.env, self.ports[name], log, REPO_ROOT)
+        self.services[name] = proc
+        self.record(name, proc.pid, f"http://{LOOPBACK}:{self.ports[name]}", log)
+
+    def unhealthy(self) -> dict[str, str]:
+        """Services whose /healthz does not answer 200, with the reason."""
+        bad: dict[str, str] = {}
+        for name, proc in self.services.items():
+            if proc.poll() is not None:
+                bad[name] = f"exited with code {proc.returncode}"
+            elif (status := http_answers(LOOPBACK, self.ports[name], "/healthz")) != 200:  # noqa: PLR2004 - HTTP OK
+                bad[name] = f"/healthz answered {status}" if status else "/healthz not answering"
+        return bad
+
+    def wait_healthy(self) -> bool:
+        """Wait for every /healthz; on failure print which service and the tail of its log."""
+        exited = lambda: any(p.poll() is not None for p in self.services.values())  # noqa: E731
+        wait_until(lambda: not self.unhealthy() or exited(), HEALTH_TIMEOUT_S, interval=0.5)
+        bad = self.unhealthy()
+        for name, reason in bad.items():
+            console.print(f"[red]{name} is not healthy: {reason}[/red]  (log {self.logs / f'{name}.log'})")
+            console.print(log_tail(self.logs / f"{name}.log"), markup=False, highlight=False)
+        return not bad
+
+    def stop(self) -> None:
+        """Services first (they flush to the broker and db), then tansu, weed, postgres."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not orphan half the stack
+        for name, proc in self.services.items():
+            console.print(f"stopping {name}")
+            terminate(proc)
+        if self.broker is not None:
+            console.print("stopping broker")
+            self.broker.stop()
+        if self.pg is not None:
+            console.print("stopping postgres")
+            self.pg.stop()
+        with contextlib.suppress(FileNotFoundError):
+            state_file().unlink()
+
+
+def _print_summary(state: dict[str, Any]) -> None:
+    """Where everything is, and what to run next."""
+    table = Table(title="leadflow stack", show_lines=False)
+    for column in ("component", "pid", "address"):
+        table.add_column(column)
+    table.add_row("broker", str(_pid(state, "tansu")), state["bootstrap_servers"])
+    table.add_row("postgres", str(_pid(state, "postgres")), state["database_url"])
+    for name in SERVICES:
+        url = state["components"][name]["address"]
+        table.add_row(name, str(_pid(state, name)), f"{url}  ({url}/metrics, {url}/healthz)")
+    table.add_row("logs", "", state["logs"])
+    console.print(table)
+    console.print("next:  leadflow publish deploy/examples/leads.csv\n       leadflow tail leads.assigned.v1")
+
+
+def _pid(state: dict[str, Any], name: str) -> int | str:
+    """Recorded pid of a component, or '-' for an external one."""
+    return int(state["components"].get(name, {}).get("pid", 0)) or "-"
+
+
+def _refuse_if_running() -> None:
+    """Never start a second stack over a live one; forget a dead one's state."""
+    state = read_state()
+    if state is None:
+        return
+    if any(pid_alive(c["pid"], c.get("create_time")) for c in state["components"].values()):
+        console.print("[red]A stack is already running[/red] (leadflow stack status); stop it with: leadflow stack down")
+        raise typer.Exit(1)
+    state_file().unlink()
+
+
+def _start(stack: Stack) -> None:
+    """Backends (unless KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL are given), topics, services, health."""
+    external = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
+    stack.ports = _service_ports()
+    for name, port in stack.ports.items():
+        _require_free(port, f"{name.upper()}_PORT", name)
+    if external:
+        bootstrap, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
+    else:
+        bootstrap, database_url = stack.start_backends(_env_port(KAFKA_PORT_ENV, DEFAULT_KAFKA_PORT))
+    stack.state.update(mode="external" if external else "embedded", bootstrap_servers=bootstrap, database_url=database_url)
+    stack.save()
+    stack.start_services(bootstrap, database_url)
+    if not stack.wait_healthy():
+        raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    foreground: Annotated[bool, typer.Option("--foreground/--detach", help="Stay attached (Ctrl-C stops all) or return.")] = True,
+) -> None:
+    """Start the broker, Postgres and the five services; wait until every /healthz answers."""
+    _refuse_if_running()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    stack = Stack(leadflow_home())
+    try:
+        if foreground:
+            stack.state["supervisor"] = {"pid": os.getpid(), "create_time": pid_create_time(os.getpid())}
+        _start(stack)
+        _print_summary(stack.state)
+        if not foreground:
+            return
+        console.print("running; Ctrl-C stops everything")
+        _supervise(stack)
+    except (KeyboardInterrupt, _StopRequested):
+        console.print("\nshutting down")
+        stack.stop()
+    except BaseException:
+        stack.stop()
+        raise
+
+
+def _supervise(stack: Stack) -> None:
+    """Restart services that die (with backoff); give up when a backend dies."""
+    backoff = dict.fromkeys(SERVICES, 1.0)
+    started = dict.fromkeys(SERVICES, time.monotonic())
+    restart_at: dict[str, float] = {}
+    while True:
+        time.sleep(0.5)
+        _check_backends(stack)
+        now = time.monotonic()
+        for name, proc in stack.services.items():
+            if name in restart_at or proc.poll() is None:
+                continue
+            if now - started[name] > STABLE_AFTER_S:
+                backoff[name] = 1.0
+            console.print(f"[red]{name} exited with code {proc.returncode}[/red]; restarting in {backoff[name]:.0f} s")
+            console.print(log_tail(stack.logs / f"{name}.log", 10), markup=False, highlight=False)
+            restart_at[name] = now + backoff[name]
+            backoff[name] = min(backoff[name] * 2, MAX_BACKOFF_S)
+        for name in [n for n, at in restart_at.items() if at <= now]:
+            del restart_at[name]
+            stack.start_service(name)
+            started[name] = time.monotonic()
+            console.print(f"restarted {name} (pid {stack.services[name].pid})")
+
+
+def _check_backends(stack: Stack) -> None:
+    """Services cannot recover from a lost broker or database: stop the stack loudly."""
+    pids = stack.broker.pids if stack.broker else {}
+    lost = [name for name in ("weed", "tansu") if stack.broker and name not in pids]
+    if stack.pg is not None and stack.pg.pid is None:
+        lost.append("postgres")
+    if lost:
+        console.print(f"[red]{', '.join(lost)} exited unexpectedly; stopping the stack[/red] (logs in {stack.logs})")
+        raise typer.Exit(1)
+
+
+@app.command()
+def down() -> None:
+    """Stop everything recorded in stack.json: services, then broker, then postgres."""
+    state = read_state()
+    if state is None:
+        console.print("no stack recorded; nothing to stop")
+        return
+    supervisor = state.get("supervisor")
+    if supervisor and pid_alive(supervisor["pid"], supervisor.get("create_time")):
+        # The foreground `up` would restart services we kill: let it shut down in order itself.
+        console.print(f"asking the foreground stack (pid {supervisor['pid']}) to stop")
+        os.kill(supervisor["pid"], signal.SIGTERM)
+        wait_until(lambda: not pid_alive(supervisor["pid"]), 60.0, interval=0.2)
+    components: dict[str, dict[str, Any]] = state["components"]
+    for name in [*SERVICES, *BACKEND_ORDER]:
+        if name in components:
+            _stop_component(name, components[name], state)
+    survivors = [n for n, c in components.items() if pid_alive(c["pid"], c.get("create_time"))]
+    if survivors:
+        console.print(f"[red]still running: {', '.join(survivors)}[/red]")
+        raise typer.Exit(1)
+    with contextlib.suppress(FileNotFoundError):
+        state_file().unlink()
+    console.print("stack stopped; no process left")
+
+
+def _stop_component(name: str, entry: dict[str, Any], state: dict[str, Any]) -> None:
+    """Stop one recorded component if it still runs."""
+    if not pid_alive(entry["pid"], entry.get("create_time")):
+        return
+    console.print(f"stopping {name} (pid {entry['pid']})")
+    if name == "postgres" and state.get("pg_data_dir"):
+        stop_postgres(Path(state["pg_data_dir"]))
+    terminate_pid(entry["pid"], entry.get("create_time"))
+
+
+@app.command()
+def status() -> None:
+    """Each component: pid alive?, health answer, address."""
+    state = read_state()
+    if state is None:
+        console.print("no stack recorded (start one with: leadflow stack up)")
+        raise typer.Exit(1)
+    table = Table(title=f"leadflow stack ({state.get('mode', '?')}, {state['home']})")
+    for column in ("component", "pid", "alive", "health", "address"):
+        table.add_column(column)
+    ok = True
+    for name, entry in _status_rows(state):
+        alive = entry.get("pid") is None or pid_alive(entry["pid"], entry.get("create_time"))
+        health = _health(name, entry["address"], state)
+        ok = ok and alive and health in {"ok", "200"}
+        table.add_row(name, str(entry.get("pid") or "-"), "yes" if alive else "[red]no[/red]", health, entry["address"])
+    console.print(table)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _status_rows(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Recorded components, plus the external broker and database when they are not ours."""
+    rows = list(state["components"].items())
+    if state.get("mode") == "external":
+        rows = [("broker", {"address": state["bootstrap_servers"]}), ("database", {"address": state["database_url"]}), *rows]
+    return rows
+
+
+def _health(name: str, address: str, state: dict[str, Any]) -> str:
+    """A one-word health answer for a component."""
+    if name in SERVICES:
+        port = int(address.rsplit(":", 1)[1])
+        return str(http_answers(LOOPBACK, port, "/healthz") or "no answer")
+    if name in {"tansu", "broker"}:
+        host, port = state["bootstrap_servers"].split(",")[0].rsplit(":", 1)
+        return "ok" if kafka_answers(host, int(port)) else "no answer"
+    if name == "weed":
+        port = int(address.rsplit(":", 1)[1].split()[0])
+        return "ok" if http_answers(LOOPBACK, port) else "no answer"
+    return "ok" if _db_answers(state["database_url"]) else "no answer"
+
+
+def _db_answers(url: str) -> bool:
+    """Whether `select 1` succeeds on the stack's database."""
+    import psycopg  # noqa: PLC0415 - only status needs it
+
+    try:
+        with psycopg.connect(url.replace("+psycopg", "", 1), connect_timeout=3) as conn:
+            return conn.execute("select 1").fetchone() == (1,)
+    except psycopg.Error:
+        return False

@@ -1,0 +1,63 @@
+"""ingest's tables (schema `ingest`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, Uuid, literal_column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.runtime.db import runtime_tables
+
+metadata = MetaData(schema="ingest")
+tables = runtime_tables(metadata)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("external_id", Text, primary_key=True),
+    Column("lead_id", Uuid, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("times_seen", Integer, nullable=False),
+)
+
+rejects = Table(
+    "rejects",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("source", Text),
+    Column("external_id", Text),
+    Column("errors", JSONB, nullable=False),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+)
+
+
+async def record_submissions(
+    conn: AsyncConnection, keys: Sequence[tuple[str, str, uuid.UUID]], now: datetime
+) -> set[tuple[str, str]]:
+    """Upsert (source, external_id, lead_id) rows; return the keys seen for the first time."""
+    unique = list({(s, e): (s, e, lead) for s, e, lead in keys}.values())
+    if not unique:
+        return set()
+    stmt = pg_insert(submissions).values(
+        [{"source": s, "external_id": e, "lead_id": lead, "first_seen_at": now, "last_seen_at": now, "times_seen": 1}
+         for s, e, lead in unique]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "external_id"],
+        set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": submissions.c.times_seen + 1},
+    ).returning(submissions.c.source, submissions.c.external_id, literal_column("xmax = 0").label("inserted"))
+    return {(r.source, r.external_id) for r in await conn.execute(stmt) if r.inserted}
+
+
+async def save_rejects(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep every reject (the event carries it too) so channels can correct and re-submit."""
+    if rows:
+        await conn.execute(pg_insert(rejects).values(list(rows)).on_conflict_do_nothing())

@@ -1,0 +1,51 @@
+"""The timer loop: claim due rows with SKIP LOCKED, emit through the outbox in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.nurture import store
+from shared.runtime.db import UnitOfWork
+from shared.runtime.logging import get_logger
+from shared.runtime.service import ServiceContext
+from shared.schemas import topics
+from shared.schemas.envelope import LEADFLOW_NS
+from shared.schemas.events import LeadRecycled
+
+log = get_logger(__name__)
+
+
+async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
+    """Fire up to `limit` due timers; safe with any number of nurture instances side by side."""
+    assert ctx.engine is not None and ctx.outbox is not None
+    async with ctx.engine.begin() as conn:
+        uow = UnitOfWork(conn, ctx.tables, f"{ctx.name}@0.1.0", ctx.clock)
+        fired = await store.claim_due(conn, ctx.clock.now(), limit)
+        for timer in fired:
+            recycled = LeadRecycled(
+                lead_id=timer.lead_id, assignment_id=timer.assignment_id, previous_rep_id=timer.rep_id,
+                team_id=timer.team_id, reason="follow_up_deadline_passed", exclude_rep_ids=[timer.rep_id],
+            )
+            uow.emit(topics.LEADS_RECYCLED, recycled, lead_id=timer.lead_id, correlation_id=timer.correlation_id,
+                     event_id=uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}"))
+        rows = await uow.flush_outbox()
+    if fired:
+        log.info("timers_fired", count=len(fired))
+    await ctx.outbox.publish(rows)
+    return len(fired)
+
+
+async def run_timers(ctx: ServiceContext) -> None:
+    """Poll for due timers; never dies on a transient failure."""
+    interval = float(ctx.state.get("timer_interval_s", 1.0))
+    while True:
+        try:
+            while await fire_due_once(ctx) > 0:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the loop must outlive any single failure
+            ctx.metrics.failures.labels("timers").inc()
+            log.warning("timer_loop_failed", error=repr(exc))
+        await asyncio.sleep(interval)

@@ -1,0 +1,5 @@
+"""Alembic environment for the router schema (the shared runtime does the work)."""
+
+from shared.runtime.migrations import run_env
+
+run_env()

@@ -1,0 +1,31 @@
+"""scoring's subscribers: unique leads → scored leads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.scoring import store
+from services.scoring.domain import MODEL_VERSION, score_lead
+from shared.runtime.db import Inbound, UnitOfWork
+from shared.schemas import topics
+from shared.schemas.events import LeadDeduplicated, LeadScored
+
+
+async def on_lead_deduplicated(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
+    """Score each new lead, keep the history row, pass the lead on with its factors."""
+    rows = []
+    for message in messages:
+        lead: LeadDeduplicated = message.payload
+        result = score_lead(lead)
+        scored = LeadScored(
+            **lead.model_dump(), score=result.score, grade=result.grade, temperature=result.temperature,
+            factors=result.factors, model_version=MODEL_VERSION, reason="new_lead",
+        )
+        uow.emit(topics.LEADS_SCORED, scored, lead_id=message.lead_id, cause=message)
+        uow.outcome(message, f"grade_{result.grade}")
+        rows.append({
+            "lead_id": message.lead_id, "score": result.score, "grade": result.grade, "temperature": result.temperature,
+            "factors": [f.model_dump() for f in result.factors], "model_version": MODEL_VERSION, "reason": "new_lead",
+            "scored_at": uow.now(),
+        })
+    await store.save_scores(uow.conn, rows)

@@ -1,0 +1,190 @@
+"""The batch processing loop of ARCHITECTURE.md §5: decode, dead-letter poison, one transaction, outbox, offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import orjson
+import structlog
+from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.runtime.clock import Clock
+from shared.runtime.db import Inbound, OutboxRow, RuntimeTables, UnitOfWork
+from shared.runtime.errors import PoisonMessageError, RetryBudgetExceededError, is_transient
+from shared.runtime.logging import get_logger
+from shared.runtime.metrics import RuntimeMetrics
+from shared.runtime.outbox import DeadLetters, OutboxPublisher
+from shared.schemas.envelope import Envelope
+from shared.schemas.topics import event_type_of, schema_version_of
+
+log = get_logger(__name__)
+
+Handle = Callable[[UnitOfWork, Sequence[Inbound]], Awaitable[None]]
+Record = ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True)
+class TopicHandler:
+    """What a service does with one topic; `payload_model=None` hands the raw payload dict to the handler."""
+
+    handle: Handle
+    payload_model: type[BaseModel] | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    initial_s: float = 0.2
+    max_s: float = 10.0
+    budget_s: float = 60.0
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """Field paths and messages, without the offending values (they may be PII)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors(include_input=False))
+
+
+def decode_record(record: Record, payload_model: type[BaseModel] | None) -> Inbound:
+    """Bytes → envelope → payload, or PoisonMessageError naming what is broken."""
+    try:
+        raw = orjson.loads(record.value or b"")
+    except orjson.JSONDecodeError as exc:
+        raise PoisonMessageError("invalid_json", f"not UTF-8 JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise PoisonMessageError("invalid_envelope", "the value is not a JSON object")
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise PoisonMessageError("invalid_envelope", validation_summary(exc)) from exc
+    if envelope.event_type != event_type_of(record.topic) or envelope.schema_version != schema_version_of(record.topic):
+        raise PoisonMessageError("wrong_topic", f"{envelope.event_type} v{envelope.schema_version} on {record.topic}")
+    payload: Any = envelope.payload
+    if payload_model is not None:
+        try:
+            payload = payload_model.model_validate(envelope.payload)
+        except ValidationError as exc:
+            raise PoisonMessageError("invalid_payload", validation_summary(exc)) from exc
+    return Inbound(record.topic, record.partition, record.offset, envelope, payload)
+
+
+class BatchProcessor:
+    """Applies one fetched batch with effectively-once effects; the caller commits offsets after it returns."""
+
+    def __init__(  # noqa: PLR0913 -- the collaborators the composition root wires in
+        self,
+        *,
+        service: str,
+        handlers: Mapping[str, TopicHandler],
+        engine: AsyncEngine,
+        tables: RuntimeTables,
+        outbox: OutboxPublisher,
+        dead_letters: DeadLetters,
+        metrics: RuntimeMetrics,
+        clock: Clock,
+        retry: RetryPolicy,
+    ) -> None:
+        self.service = service
+        self.handlers = handlers
+        self.engine = engine
+        self.tables = tables
+        self.outbox = outbox
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.clock = clock
+        self.retry = retry
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Decode, dead-letter, apply, publish. Raises RetryBudgetExceededError to ask for a rewind."""
+        started = time.perf_counter()
+        inbound: list[Inbound] = []
+        for record in records:
+            self.metrics.consumed.labels(record.topic).inc()
+            try:
+                inbound.append(decode_record(record, self.handlers[record.topic].payload_model))
+            except PoisonMessageError as exc:
+                await self._with_retry(lambda r=record, e=exc: self.dead_letters.send(r, e.code, e.message))
+        if inbound:
+            rows = await self._apply_isolating(inbound)
+            await self.outbox.publish(rows)
+        self.metrics.batch_size.observe(len(records))
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _apply_isolating(self, inbound: list[Inbound]) -> list[OutboxRow]:
+        """The whole batch in one transaction; if one message breaks it, find it and dead-letter only it."""
+        try:
+            return await self._with_retry(lambda: self._apply(inbound))
+        except RetryBudgetExceededError:
+            raise
+        except Exception:  # noqa: BLE001 -- any non-transient failure: fall back to one by one
+            log.warning("batch_failed_isolating", size=len(inbound), exc_info=True)
+        rows: list[OutboxRow] = []
+        for message in inbound:
+            try:
+                rows += await self._with_retry(lambda m=message: self._apply([m]))
+            except RetryBudgetExceededError:
+                raise
+            except Exception as exc:  # noqa: BLE001 -- a broken invariant: this message can never succeed
+                record = _record_of(message)
+                await self._with_retry(lambda r=record, e=exc: self.dead_letters.send(r, "processing_failed", repr(e)))
+        return rows
+
+    async def _apply(self, inbound: list[Inbound]) -> list[OutboxRow]:
+        """ONE transaction: inbox check, state changes, processed ids, outbox rows."""
+        started = time.perf_counter()
+        async with self.engine.begin() as conn:
+            uow = UnitOfWork(conn, self.tables, f"{self.service}@0.1.0", self.clock)
+            fresh = await uow.claim(inbound)
+            for message in inbound:
+                if message not in fresh:
+                    self.metrics.duplicates.labels(message.topic).inc()
+            for topic, run in groupby(fresh, key=lambda m: m.topic):
+                await self.handlers[topic].handle(uow, list(run))
+            rows = await uow.flush_outbox()
+        self.metrics.transaction_seconds.observe(time.perf_counter() - started)
+        _log_processed(fresh, uow.outcomes)
+        return rows
+
+    async def _with_retry(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """Retry transient failures with exponential backoff, up to the budget."""
+        deadline = time.monotonic() + self.retry.budget_s
+        delay = self.retry.initial_s
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.metrics.failures.labels("apply").inc()
+                if time.monotonic() + delay > deadline:
+                    raise RetryBudgetExceededError(repr(exc)) from exc
+                log.warning("transient_failure_retrying", error=repr(exc), delay_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry.max_s)
+
+
+def _record_of(message: Inbound) -> Record:
+    """Rebuild the record a decoded message came from, for its dead letter."""
+    value = message.envelope.model_dump_json().encode()
+    key = str(message.lead_id).encode() if message.lead_id else None
+    return ConsumerRecord(message.topic, message.partition, message.offset, 0, 0, key, value, None, 0, len(value), [])
+
+
+def _log_processed(messages: Sequence[Inbound], outcomes: Mapping[Any, str]) -> None:
+    """One canonical line per processed message."""
+    for m in messages:
+        structlog.get_logger("leadflow.processed").info(
+            "event_processed",
+            topic=m.topic,
+            partition=m.partition,
+            offset=m.offset,
+            event_id=str(m.event_id),
+            lead_id=str(m.lead_id) if m.lead_id else None,
+            correlation_id=str(m.envelope.correlation_id),
+            outcome=outcomes.get(m.event_id, "applied"),
+        )

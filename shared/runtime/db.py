@@ -1,0 +1,176 @@
+"""Database access: the runtime tables every service schema has, the engine, and the unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, Uuid, func, insert
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared.runtime.clock import Clock
+from shared.schemas.envelope import Envelope, make_envelope
+
+
+@dataclass(frozen=True)
+class RuntimeTables:
+    """The inbox (processed_events) and outbox of one service's schema."""
+
+    metadata: MetaData
+    processed_events: Table
+    outbox: Table
+
+
+def runtime_tables(metadata: MetaData) -> RuntimeTables:
+    """Declare the inbox and outbox tables on a service's MetaData (schema = service name)."""
+    processed = Table(
+        "processed_events",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    )
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("event_id", Uuid, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("key", LargeBinary),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    )
+    return RuntimeTables(metadata, processed, outbox)
+
+
+def create_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """An async engine; pre-ping so a restarted database is noticed, not raised mid-batch."""
+    return create_async_engine(database_url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One decoded, validated message with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    envelope: Envelope
+    payload: Any  # the topic's payload model, or the raw dict for lenient topics
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return self.envelope.event_id
+
+    @property
+    def lead_id(self) -> uuid.UUID | None:
+        return self.envelope.lead_id
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction: the service's state changes, the processed ids and the outgoing events."""
+
+    conn: AsyncConnection
+    tables: RuntimeTables
+    producer: str
+    clock: Clock
+    staged: list[tuple[str, Envelope]] = field(default_factory=list)
+    outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
+    _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def emit(  # noqa: PLR0913 -- the envelope's fields, all keyword-only
+        self,
+        topic: str,
+        payload: BaseModel | dict[str, Any],
+        *,
+        lead_id: uuid.UUID | None,
+        cause: Inbound | None = None,
+        correlation_id: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        """Stage an outgoing event; it reaches the outbox in this transaction."""
+        causation = cause.event_id if cause else None
+        seq_key = (causation, topic)
+        envelope = make_envelope(
+            topic,
+            payload,
+            producer=self.producer,
+            lead_id=lead_id,
+            correlation_id=correlation_id or (cause.envelope.correlation_id if cause else None),
+            causation_id=causation,
+            event_id=event_id,
+            occurred_at=self.clock.now(),
+            seq=self._seq[seq_key],
+        )
+        self._seq[seq_key] += 1
+        self.staged.append((topic, envelope))
+        return envelope
+
+    def outcome(self, inbound: Inbound, outcome: str) -> None:
+        """Name what became of a message, for its canonical log line."""
+        self.outcomes[inbound.event_id] = outcome
+
+    async def claim(self, inbound: Sequence[Inbound]) -> list[Inbound]:
+        """Record the events as processed; return only those not processed before (the inbox)."""
+        unique = list({m.event_id: m for m in inbound}.values())
+        if not unique:
+            return []
+        stmt = (
+            pg_insert(self.tables.processed_events)
+            .values([{"event_id": m.event_id, "topic": m.topic} for m in unique])
+            .on_conflict_do_nothing()
+            .returning(self.tables.processed_events.c.event_id)
+        )
+        fresh = {row[0] for row in await self.conn.execute(stmt)}
+        first: list[Inbound] = []
+        for message in inbound:  # first occurrence only: a batch may hold a redelivered copy
+            if message.event_id in fresh:
+                fresh.discard(message.event_id)
+                first.append(message)
+        return first
+
+    async def flush_outbox(self) -> list[OutboxRow]:
+        """Insert the staged events into the outbox; return the rows to publish after commit."""
+        if not self.staged:
+            return []
+        values = [_outbox_values(topic, env) for topic, env in self.staged]
+        stmt = insert(self.tables.outbox).values(values).returning(self.tables.outbox.c.id)
+        ids = [row[0] for row in await self.conn.execute(stmt)]
+        rows = [
+            OutboxRow(i, v["topic"], v["key"], v["value"], [(k, h.encode()) for k, h in v["headers"]])
+            for i, v in zip(ids, values, strict=True)
+        ]
+        self.staged.clear()
+        return rows
+
+
+def _outbox_values(topic: str, envelope: Envelope) -> dict[str, Any]:
+    headers = [(k, v.decode()) for k, v in envelope.kafka_headers()]
+    return {
+        "event_id": envelope.event_id,
+        "topic": topic,
+        "key": envelope.kafka_key(),
+        "value": envelope.model_dump_json().encode(),
+        "headers": headers,
+    }

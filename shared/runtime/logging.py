@@ -1,0 +1,84 @@
+"""structlog set-up: JSON lines (console on a terminal) with PII masked before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+PII_KEYS = frozenset(
+    {"phone", "email", "name", "given_name", "family_name", "wechat", "person", "mobile", "contact", "full_name"}
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Seven or more digits, optionally with separators: phones in any national or E.164 form.
+_PHONE = re.compile(r"(?<![\w\-])\+?\d[\d\s().\-]{5,}\d(?![\w\-])")
+# Identifiers are never PII and must stay greppable.
+_ID_KEYS = frozenset({"event_id", "lead_id", "correlation_id", "causation_id", "assignment_id", "surviving_lead_id"})
+_MASK = "***"
+
+
+def mask_text(text: str) -> str:
+    """Replace every email and phone-looking run in a string."""
+    return _PHONE.sub(_MASK, _EMAIL.sub(_MASK, text))
+
+
+def mask_value(value: Any) -> Any:
+    """Mask PII in nested values: whole values under PII keys, patterns inside other strings."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        return {k: (_MASK if str(k).lower() in PII_KEYS and v else mask_value(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    return value
+
+
+def mask_pii(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: nothing that looks like a phone, email or person name leaves the process."""
+    for key, value in list(event_dict.items()):
+        if key.lower() in PII_KEYS and value:
+            event_dict[key] = _MASK
+        elif key not in _ID_KEYS and key not in {"timestamp", "level", "logger"}:
+            event_dict[key] = mask_value(value)
+    return event_dict
+
+
+def configure_logging(service: str, *, json: bool | None = None, level: str = "INFO") -> None:
+    """Route structlog and stdlib logging (FastStream, aiokafka, uvicorn) through the same masked renderer."""
+    use_json = (not sys.stderr.isatty()) if json is None else json
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_pii,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> Any:
+    """A structlog logger (typed loosely: structlog's BoundLogger proxies are dynamic)."""
+    return structlog.get_logger(name)

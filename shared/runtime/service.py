@@ -1,0 +1,211 @@
+"""Composition of one service: settings → logging → db → broker(middlewares) → batch subscriber → ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka.errors import CommitFailedError, KafkaError
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry, make_asgi_app
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.runtime.clock import Clock, SystemClock
+from shared.runtime.consumer import BatchProcessor, RetryPolicy, TopicHandler
+from shared.runtime.db import RuntimeTables, create_engine
+from shared.runtime.errors import RetryBudgetExceededError, is_transient
+from shared.runtime.kafka_admin import ensure_topics
+from shared.runtime.logging import configure_logging, get_logger
+from shared.runtime.metrics import RuntimeMetrics
+from shared.runtime.migrations import upgrade_to_head
+from shared.runtime.outbox import DeadLetters, OutboxPublisher, make_producer
+from shared.runtime.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What a running service's handlers and loops share; filled in at start-up."""
+
+    name: str
+    settings: ServiceSettings
+    tables: RuntimeTables
+    metrics: RuntimeMetrics
+    clock: Clock
+    engine: AsyncEngine | None = None
+    outbox: OutboxPublisher | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+Loop = Callable[[ServiceContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service's parts; `handlers` maps each consumed topic to what to do with it."""
+
+    name: str
+    settings: ServiceSettings
+    tables: RuntimeTables
+    handlers: Mapping[str, TopicHandler]
+    migrations: Path
+    loops: Sequence[Loop] = ()
+    on_start: Loop | None = None
+    clock: Clock = field(default_factory=SystemClock)
+
+
+def build_app(spec: ServiceSpec) -> AsgiFastStream:
+    """Wire one service: a single batch consumer over all its topics, the relay, /metrics and /healthz."""
+    s = spec.settings
+    configure_logging(spec.name, json=s.log_json, level=s.log_level)
+    registry = CollectorRegistry()
+    ctx = ServiceContext(spec.name, s, spec.tables, RuntimeMetrics.create(spec.name, registry), spec.clock)
+    broker = KafkaBroker(
+        s.kafka_bootstrap_servers,
+        client_id=spec.name,
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=spec.name)],
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,  # FastStream's per-batch lines are debug; our canonical line is per message
+    )
+    _subscribe(broker, spec, ctx)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        await _start(spec, ctx)
+
+    async def start_loops() -> None:
+        await _start_loops(spec, ctx, tasks)
+
+    async def stop() -> None:
+        await _stop(ctx, tasks)
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[("/metrics", make_asgi_app(registry)), ("/healthz", _healthz(broker, ctx))],
+        logger=logging.getLogger("faststream"),
+        on_startup=[start],
+        after_startup=[start_loops],
+        on_shutdown=[stop],
+    )
+
+
+def _subscribe(broker: KafkaBroker, spec: ServiceSpec, ctx: ServiceContext) -> None:
+    s = spec.settings
+    subscriber = broker.subscriber(
+        *spec.handlers,
+        batch=True,
+        group_id=spec.name,
+        ack_policy=AckPolicy.MANUAL,  # offsets only after effects are durable (ARCHITECTURE.md §5)
+        auto_offset_reset="earliest",  # INFRA.md: "latest" is wrong on the embedded broker
+        max_records=s.batch_max_records,
+        batch_timeout_ms=s.batch_timeout_ms,
+        session_timeout_ms=s.session_timeout_ms,
+        heartbeat_interval_ms=s.heartbeat_interval_ms,
+        max_poll_interval_ms=s.max_poll_interval_ms,
+    )
+
+    @subscriber
+    async def on_batch(body: list[Any], msg: KafkaMessage) -> None:  # noqa: ARG001 -- we decode raw records
+        processor: BatchProcessor = ctx.state["processor"]
+        try:
+            await processor.process(msg.raw_message)
+        except RetryBudgetExceededError:
+            log.error("batch_rewound_after_retries", size=len(msg.raw_message))
+            await msg.nack()  # seek back: the batch is redelivered, never skipped
+            return
+        try:
+            await msg.ack()
+        except (CommitFailedError, KafkaError) as exc:
+            # Lost the partitions in a rebalance: the next owner redelivers, the inbox absorbs it.
+            log.warning("offset_commit_failed", error=repr(exc))
+
+
+async def _start(spec: ServiceSpec, ctx: ServiceContext) -> None:
+    """Before consuming: topics exist, schema migrated, engine and producer up (retrying while deps boot)."""
+    s = spec.settings
+    await _until_ready("topics", lambda: ensure_topics(s.kafka_bootstrap_servers, partitions=s.topic_partitions))
+    await _until_ready(
+        "migrations", lambda: asyncio.to_thread(upgrade_to_head, s.database_url, spec.name, spec.migrations)
+    )
+    ctx.engine = create_engine(s.database_url)
+    producer = make_producer(s.kafka_bootstrap_servers, f"{spec.name}-outbox")
+    await _until_ready("producer", producer.start)
+    ctx.outbox = OutboxPublisher(ctx.engine, spec.tables, producer, ctx.metrics)
+    ctx.state["producer"] = producer
+    ctx.state["processor"] = BatchProcessor(
+        service=spec.name,
+        handlers=spec.handlers,
+        engine=ctx.engine,
+        tables=spec.tables,
+        outbox=ctx.outbox,
+        dead_letters=DeadLetters(producer, spec.name, ctx.metrics),
+        metrics=ctx.metrics,
+        clock=ctx.clock,
+        retry=RetryPolicy(s.retry_initial_s, s.retry_max_s, s.retry_budget_s),
+    )
+    if spec.on_start:
+        await spec.on_start(ctx)
+    log.info("service_started", kafka=s.kafka_bootstrap_servers, topics=list(spec.handlers))
+
+
+async def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
+    assert ctx.outbox is not None
+    s = spec.settings
+    tasks.append(asyncio.create_task(ctx.outbox.relay_forever(s.relay_interval_s, s.relay_grace_s)))
+    tasks.extend(asyncio.create_task(loop(ctx)) for loop in spec.loops)
+
+
+async def _stop(ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if producer := ctx.state.get("producer"):
+        await producer.stop()
+    if ctx.engine is not None:
+        await ctx.engine.dispose()
+    log.info("service_stopped")
+
+
+async def _until_ready(what: str, attempt: Callable[[], Awaitable[Any]], timeout_s: float = 120.0) -> None:
+    """Retry a start-up step while the broker or database is still coming up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            await attempt()
+            return
+        except Exception as exc:
+            if not is_transient(exc) or loop.time() > deadline:
+                raise
+            log.warning("dependency_not_ready", step=what, error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _healthz(broker: KafkaBroker, ctx: ServiceContext) -> Any:
+    @get
+    async def healthz(scope: Any) -> AsgiResponse:  # noqa: ARG001 -- ASGI signature
+        broker_ok = await broker.ping(timeout=2.0)
+        db_ok = False
+        if ctx.engine is not None:
+            try:
+                async with ctx.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                db_ok = True
+            except Exception:  # noqa: BLE001 -- reported as unhealthy, not raised
+                db_ok = False
+        body = f'{{"broker": {str(broker_ok).lower()}, "database": {str(db_ok).lower()}}}'.encode()
+        return AsgiResponse(body, status_code=200 if broker_ok and db_ok else 503, headers={"content-type": "application/json"})
+
+    return healthz
