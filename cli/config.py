@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+# The brief names the key `broker`; `leadflow stack up` (cli/stack.py) records `bootstrap_servers`.
+STACK_KEYS = ("broker", "bootstrap_servers")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,19 +20,20 @@ def stack_file(env: Mapping[str, str] | None = None) -> Path:
     """`stack.json` of the local stack: under LEADFLOW_HOME if set, else `.leadflow/` in the checkout."""
     env = os.environ if env is None else env
     home = env.get("LEADFLOW_HOME")
-    return (Path(home) if home else REPO_ROOT / ".leadflow") / "stack.json"
+    return (Path(home).expanduser() if home else REPO_ROOT / ".leadflow") / "stack.json"
 
 
 def broker_from_stack(path: Path) -> str | None:
-    """The `broker` address the local stack recorded, or None when there is no usable file."""
+    """Return the broker address the local stack recorded, or None when there is no usable file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    broker = data.get("broker") if isinstance(data, dict) else None
-    if not isinstance(broker, str) or not broker.strip():
-        return None
-    return broker.strip().removeprefix("tcp://")
+    for key in STACK_KEYS if isinstance(data, dict) else ():
+        broker = data.get(key)
+        if isinstance(broker, str) and broker.strip():
+            return broker.strip().removeprefix("tcp://")
+    return None
 
 
 def resolve_bootstrap(

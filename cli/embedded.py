@@ -452,7 +452,7 @@ class EmbeddedPostgres:
 
 def service_command(name: str, host: str, port: int) -> list[str]:
     """Command line that runs one service's AsgiFastStream app."""
-    return [sys.executable, "-m", "faststream", "run", f"services.{name}.app:app", "--host", host, "--port", str(port)]
+    return [sys.executable, "-m", "faststream", "run", f"services.{name}.app:create_app", "--factory", "--host", host, "--port", str(port)]
 
 
 def start_service(name: str, env: dict[str, str], port: int, log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:

@@ -7,10 +7,9 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any
+from pathlib import Path  # noqa: TC003 -- typer resolves the command's annotations at runtime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from aiokafka import AIOKafkaProducer
@@ -27,6 +26,9 @@ from rich.progress import (
 from cli.config import resolve_bootstrap
 from shared.schemas.envelope import make_envelope
 from shared.schemas.topics import LEADS_CAPTURED
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
 
 PRODUCER = "leadflow-cli@0.1.0"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -58,7 +60,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "utm_term": ("utm", "term"),
     "utm_content": ("utm", "content"),
 }
-PRODUCT_SEPARATORS = re.compile(r"[;,\uff1b\uff0c]")  # also full-width ；and ， typed with Chinese IMEs
+PRODUCT_SEPARATORS = re.compile(r"[;,\uff1b\uff0c]")  # full-width forms too: Chinese IMEs type them
 THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+")
 DIGITS = re.compile(r"[0-9]+")
 
@@ -168,7 +170,7 @@ def is_jsonl(path: Path) -> bool:
 
 
 def iter_records(path: Path, source: str) -> Iterator[Record]:
-    """The file's records, CSV or JSONL. JSONL payloads are sent as written (`source` is for CSV)."""
+    """Read the file's records, CSV or JSONL; JSONL payloads are sent as written (`source` is for CSV)."""
     return iter_jsonl(path) if is_jsonl(path) else iter_csv(path, source)
 
 
@@ -232,7 +234,7 @@ async def send_batch(producer: AIOKafkaProducer, batch: list[Record], summary: S
 
 
 def _progress(console: Console) -> Progress:
-    """A progress bar on stderr, so stdout keeps only the summary."""
+    """Build a progress bar for stderr, so stdout keeps only the summary."""
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
@@ -243,8 +245,8 @@ async def send_file(path: Path, source: str, bootstrap: str, batch_size: int) ->
     total = check_input(path)
     summary = Summary()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
     try:
+        await producer.start()
         with _progress(Console(stderr=True)) as progress:
             task = progress.add_task(f"{path.name} → {LEADS_CAPTURED}", total=total)
             for batch in batches(iter_records(path, source), batch_size):
@@ -257,7 +259,7 @@ async def send_file(path: Path, source: str, bootstrap: str, batch_size: int) ->
 
 
 def print_summary(console: Console, summary: Summary, bootstrap: str, shown: int = 20) -> None:
-    """Counts, then the first `shown` skipped and failed lines with their reasons."""
+    """Print the counts, then the first `shown` skipped and failed lines with their reasons."""
     style = "green" if not (summary.skipped or summary.failed) else "yellow"
     console.print(
         f"[{style}]sent {summary.sent}[/] to {LEADS_CAPTURED} at {bootstrap}; "

@@ -16,12 +16,16 @@ from rich.text import Text
 
 from cli.config import resolve_bootstrap
 
-PII_KEYS = frozenset({"name", "given_name", "family_name", "phone", "email", "wechat"})
+CONTACT_KEYS = frozenset({"phone", "email", "wechat"})
+NAME_KEYS = frozenset({"name", "given_name", "family_name"})
+NOT_A_PERSON = frozenset({"company"})  # company.name is not personal data
 GENERIC_KEYS = 4
 MAX_TEXT = 40
 # event_type -> the payload paths worth a glance; other event types show their first few keys.
 SUMMARY_PATHS: dict[str, tuple[str, ...]] = {
-    "leads.captured": ("source", "external_id", "person.name", "person.phone", "person.email", "company.name"),
+    "leads.captured": (
+        "source", "external_id", "person.name", "person.phone", "person.email", "person.wechat", "company.name"
+    ),
     "leads.ingested": ("source", "external_id", "location.country", "location.sales_region", "quality.score"),
     "leads.rejected": ("source", "external_id", "errors"),
     "leads.deduplicated": ("dedup.verdict", "location.sales_region", "quality.score"),
@@ -52,10 +56,16 @@ def mask(key: str, value: object) -> str:
     return f"{text[:1]}**"
 
 
-def compact(key: str, value: object) -> str:
-    """A short, PII-free rendering of one payload value."""
-    if key in PII_KEYS and value not in (None, ""):
-        return mask(key, value)
+def is_personal(path: str) -> bool:
+    """Tell whether a path holds personal data: any contact, any name but a company's."""
+    parent, _, leaf = path.rpartition(".")
+    return leaf in CONTACT_KEYS or (leaf in NAME_KEYS and parent.rpartition(".")[2] not in NOT_A_PERSON)
+
+
+def compact(path: str, value: object) -> str:
+    """Render the payload value at `path` briefly, masking personal data."""
+    if is_personal(path) and value not in (None, ""):
+        return mask(path.rpartition(".")[2], value)
     if isinstance(value, dict):
         return "{…}"
     if isinstance(value, list):
@@ -66,7 +76,7 @@ def compact(key: str, value: object) -> str:
 
 
 def _item(item: object) -> str:
-    """A list element: an error as `field:code`, evidence by its rule, a scalar as itself."""
+    """Render a list element: an error as `field:code`, evidence by its rule, a scalar as itself."""
     if not isinstance(item, dict):
         return compact("", item)
     if "field" in item and "code" in item:
@@ -86,14 +96,18 @@ def dig(payload: dict[str, Any], path: str) -> object:
 
 
 def summarize(event_type: str, payload: dict[str, Any]) -> str:
-    """`key=value` pairs for the event type's chosen paths, or its first few keys."""
-    paths = SUMMARY_PATHS.get(event_type) or tuple(payload)[:GENERIC_KEYS]
-    pairs = [(path, dig(payload, path)) for path in paths]
-    return " ".join(f"{path}={compact(path.rsplit('.', 1)[-1], value)}" for path, value in pairs if value is not None)
+    """`path=value` pairs for the event type's chosen paths, else for the payload's first few keys."""
+    return _pairs(payload, SUMMARY_PATHS.get(event_type, ())) or _pairs(payload, tuple(payload)[:GENERIC_KEYS])
+
+
+def _pairs(payload: dict[str, Any], paths: tuple[str, ...]) -> str:
+    """`path=value` for each path present in the payload, values compacted and masked."""
+    found = [(path, dig(payload, path)) for path in paths]
+    return " ".join(f"{path}={compact(path, value)}" for path, value in found if value is not None)
 
 
 def _when(envelope: dict[str, Any], record: ConsumerRecord[bytes, bytes]) -> str:
-    """The envelope's occurred_at, else the record's timestamp, as UTC ISO time with milliseconds."""
+    """Format the envelope's occurred_at (else the record's timestamp) as UTC ISO time in milliseconds."""
     try:
         moment = datetime.fromisoformat(str(envelope["occurred_at"]))
     except (KeyError, ValueError):
@@ -110,7 +124,8 @@ def format_record(record: ConsumerRecord[bytes, bytes]) -> Text:
         envelope = None
     if not isinstance(envelope, dict):
         return Text.assemble((_when({}, record), "dim"), " ", (where, "cyan"), " ", ("not an envelope", "red"))
-    payload = envelope.get("payload") if isinstance(envelope.get("payload"), dict) else {}
+    payload = envelope.get("payload")
+    payload = payload if isinstance(payload, dict) else {}
     event_type = str(envelope.get("event_type") or "?")
     return Text.assemble(
         (_when(envelope, record), "dim"), " ", (where, "cyan"), " ", (str(envelope.get("lead_id") or "-"), "magenta"),
@@ -159,17 +174,20 @@ async def run_tail(topics: list[str], bootstrap: str, *, from_beginning: bool, l
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
     try:
+        await consumer.start()
         if not await assign_all(consumer, topics, Console(stderr=True)):
             return None
         return await follow(consumer, since_ms, limit, Console())
     finally:
+        # Yield once: aiokafka's no-group task, cancelled before it ever ran, makes stop() raise CancelledError.
+        await asyncio.sleep(0)
         await consumer.stop()
 
 
 def tail(
     topics: Annotated[list[str], typer.Argument(help="Topics to follow, e.g. leads.assigned.v1 leads.rejected.v1.")],
+    *,
     from_beginning: Annotated[
         bool, typer.Option("--from-beginning", help="Show what is already on the topics too.")
     ] = False,

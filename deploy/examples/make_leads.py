@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import random
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SEED = 20240917
 OUT = Path(__file__).with_name("leads.csv")
@@ -48,8 +51,8 @@ CN_CITIES = _pairs(
     "湖北:武汉:27 福建:厦门:592 天津:天津:22 重庆:重庆:23"
 )
 CN_MUNICIPALITIES = ("上海", "北京", "天津", "重庆")
-CN_TITLES = ("总经理", "销售总监", "采购经理", "IT经理", "信息部主管", "技术总监", "CTO", "CEO", "董事长", "运营经理", "市场经理", "工程师",
-    "财务总监", "副总裁")
+CN_TITLES = ("总经理", "销售总监", "采购经理", "IT经理", "信息部主管", "技术总监", "CTO", "CEO", "董事长",
+    "运营经理", "市场经理", "工程师", "财务总监", "副总裁")
 CN_MOBILE = ("130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "155", "158", "159",
     "166", "177", "180", "181", "186", "187", "188", "189", "199")
 CN_FREEMAIL = ("qq.com", "qq.com", "163.com", "126.com", "sina.com", "foxmail.com")
@@ -144,7 +147,7 @@ class Phone:
         return out
 
     def text(self) -> str:
-        """The number as written on this row."""
+        """Return the number as written on this row."""
         return self.variants()[self.style]
 
 
@@ -171,7 +174,7 @@ class Generator:
         return self.rng.choice(seq)
 
     def chance(self, share: float) -> bool:
-        """True with probability `share`."""
+        """Return True with probability `share`."""
         return self.rng.random() < share
 
     def digits(self, n: int) -> str:
@@ -197,7 +200,7 @@ class Generator:
         return text.upper() if self.chance(0.07) else text
 
     def cn_company(self, place: tuple[str, ...]) -> dict[str, str]:
-        """A Chinese company (`深圳市华创智能科技有限公司`) with a pinyin domain."""
+        """Make a Chinese company (`深圳市华创智能科技有限公司`) with a pinyin domain."""
         (b1, p1), (b2, p2) = self.rng.choice(CN_BRAND_1), self.rng.choice(CN_BRAND_2)
         kind, industry = self.rng.choice(CN_KINDS)
         city = place[1] + ("市" if self.chance(0.3) and place[1] not in CN_MUNICIPALITIES else "")
@@ -206,7 +209,7 @@ class Generator:
                 "employees": self.employees()}  # fmt: skip
 
     def intl_company(self, country: str) -> dict[str, str]:
-        """A company such as `Northwind Logistics Inc.` with a domain in the country's TLD."""
+        """Make a company such as `Northwind Logistics Inc.` with a domain in the country's TLD."""
         brand, industry = self.pick(EN_BRAND_1) + self.pick(EN_BRAND_2), self.pick(EN_INDUSTRIES)
         middle = self.pick(["", "", industry.split()[0], "Systems", "Solutions", "Group"])
         name = " ".join(part for part in (brand, middle, self.pick(COUNTRIES[country].suffixes)) if part)
@@ -214,7 +217,7 @@ class Generator:
                 "employees": self.employees()}  # fmt: skip
 
     def company(self, country: str, place: tuple[str, ...]) -> dict[str, str]:
-        """A new company, or (40%) another contact at one already generated for this city."""
+        """Make a new company, or (40%) reuse one of this city's: several contacts per account."""
         known = self.companies.setdefault(f"{country}:{place[1]}", [])
         if known and self.chance(0.4):
             return dict(self.rng.choice(known))
@@ -231,7 +234,7 @@ def _ascii(text: str) -> str:
 
 
 def _email(gen: Generator, first: str, last: str, domain: str, freemail: str) -> str:
-    """A work address on the company domain, or (25%) a free-mail one."""
+    """Make a work address on the company domain, or (25%) a free-mail one."""
     if gen.chance(0.25) or not domain:
         if freemail == "qq.com":
             return f"{gen.rng.randint(10_000_000, 2_999_999_999)}@qq.com"
@@ -240,14 +243,14 @@ def _email(gen: Generator, first: str, last: str, domain: str, freemail: str) ->
 
 
 def _cn_phone(gen: Generator, area: str) -> Phone:
-    """A mainland mobile (85%) or a landline in the city's area code."""
+    """Make a mainland mobile (85%) or a landline in the city's area code."""
     if gen.chance(0.85):
         return Phone("86", gen.pick(CN_MOBILE) + gen.digits(8), (3, 4, 4), "")
     return Phone("86", area + gen.digits(10 - len(area)), (len(area), 4, 6 - len(area)), "0")
 
 
 def _cn_person(gen: Generator) -> Lead:
-    """A lead from mainland China: 王伟 at 上海某某科技有限公司, +86 mobile, maybe WeChat."""
+    """Make a lead from mainland China: 王伟 at 上海某某科技有限公司, +86 mobile, maybe WeChat."""
     province, city, area = gen.rng.choice(CN_CITIES)
     (sur, sur_py), (given, given_py) = gen.rng.choice(CN_SURNAMES), gen.rng.choice(CN_GIVEN)
     name = sur + given if gen.chance(0.9) else f"{gen.pick(CN_EN_NAMES)} {sur_py.capitalize()}"
@@ -271,12 +274,13 @@ def _intl_name(gen: Generator, country: str) -> tuple[str, str, str]:
         (last_j, last), (first_j, first) = gen.rng.choice(JP_LAST), gen.rng.choice(JP_FIRST)
         shown = f"{last_j} {first_j}" if gen.chance(0.5) else f"{first.capitalize()} {last.capitalize()}"
         return shown, first, last
-    first, last = (gen.pick(DE_FIRST), gen.pick(DE_LAST)) if country == "DE" else (gen.pick(EN_FIRST), gen.pick(EN_LAST))
+    firsts, lasts = (DE_FIRST, DE_LAST) if country == "DE" else (EN_FIRST, EN_LAST)
+    first, last = gen.pick(firsts), gen.pick(lasts)
     return f"{first} {last}", _ascii(first), _ascii(last)
 
 
 def _intl_phone(gen: Generator, country: str, area: str) -> Phone:
-    """A landline in the city's area code or a mobile, in fictional ranges where they exist (US, UK)."""
+    """Make a landline in the city's area code or a mobile, in fictional ranges where they exist (US, UK)."""
     spec = COUNTRIES[country]
     if country == "US":
         return Phone(spec.cc, area + "55501" + gen.digits(2), (3, 3, 4), spec.trunk)
@@ -284,7 +288,8 @@ def _intl_phone(gen: Generator, country: str, area: str) -> Phone:
         return Phone(spec.cc, "7700900" + gen.digits(3), (4, 6), spec.trunk)
     if country == "UK":
         london = area == "20"
-        return Phone(spec.cc, area + ("79460" if london else "4960") + gen.digits(3), (2, 4, 4) if london else (3, 3, 4), "0")
+        nsn = area + ("79460" if london else "4960") + gen.digits(3)
+        return Phone(spec.cc, nsn, (2, 4, 4) if london else (3, 3, 4), spec.trunk)
     prefix = gen.pick(spec.mobile) if gen.chance(0.4) else area
     if country == "SG":
         return Phone(spec.cc, prefix + gen.digits(7), (4, 4), spec.trunk)
@@ -293,7 +298,7 @@ def _intl_phone(gen: Generator, country: str, area: str) -> Phone:
 
 
 def _intl_person(gen: Generator) -> Lead:
-    """A lead from the US, UK, Germany, Singapore or Japan."""
+    """Make a lead from the US, UK, Germany, Singapore or Japan."""
     country = gen.pick(["US", "US", "UK", "DE", "SG", "JP"])
     region, city, area = gen.pick(COUNTRIES[country].places).split(":")
     name, first, last = _intl_name(gen, country)
@@ -307,7 +312,7 @@ def _intl_person(gen: Generator) -> Lead:
 
 
 def _unique(gen: Generator) -> Lead:
-    """A new, valid lead with campaign, products, booth and source detail filled in."""
+    """Make a new, valid lead with campaign, products, booth and source detail filled in."""
     lead = _cn_person(gen) if gen.chance(0.55) else _intl_person(gen)
     if lead.phone:
         lead.phone.style = gen.rng.randrange(len(lead.phone.variants()))
@@ -332,14 +337,14 @@ def _drop_some_contacts(gen: Generator, lead: Lead) -> None:
 
 
 def _recase(gen: Generator, email: str) -> str:
-    """The same address in another letter case (`WANG.WEI@...`, `Wang.Wei@...`, `...@YUNFAN.CN`)."""
+    """Write the same address in another letter case (`WANG.WEI@..`, `Wang.Wei@..`, `..@YUNFAN.CN`)."""
     local, domain = email.split("@")
     options = [email.upper(), f"{local.title()}@{domain}", f"{local}@{domain.upper()}"]
     return gen.pick([option for option in options if option != email])
 
 
 def _duplicate(gen: Generator, earlier: list[Lead]) -> Lead | None:
-    """The same person again under another external id: same e-mail (maybe re-cased) or re-written phone."""
+    """Repeat an earlier person under a new external id: same e-mail (maybe re-cased) or re-written phone."""
     original = gen.rng.choice(earlier)
     row = dict(original.row) | {"campaign": gen.pick([original.row["campaign"], "2024-q4-retargeting"])}
     how = gen.pick(["email_case", "email_same", "phone_format"])
@@ -357,7 +362,7 @@ def _duplicate(gen: Generator, earlier: list[Lead]) -> Lead | None:
 
 
 def _invalid(gen: Generator) -> Lead:
-    """A row no one can be reached through: a card without contacts, or a scan that read nothing."""
+    """Make a row no one can be reached through: a card without contacts, or a scan that read nothing."""
     if gen.chance(0.35):
         return Lead({"campaign": "2024-shanghai-expo", "lead_source_detail": "名片识别失败"}, kind="invalid:empty")
     lead = _unique(gen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -42,17 +43,18 @@ rejects = Table(
 async def record_submissions(
     conn: AsyncConnection, keys: Sequence[tuple[str, str, uuid.UUID]], now: datetime
 ) -> set[tuple[str, str]]:
-    """Upsert (source, external_id, lead_id) rows; return the keys seen for the first time."""
-    unique = list({(s, e): (s, e, lead) for s, e, lead in keys}.values())
-    if not unique:
+    """Count every (source, external_id) seen, repeats within the batch too; return the keys new to us."""
+    seen = Counter((s, e) for s, e, _ in keys)
+    lead_ids = {(s, e): lead for s, e, lead in keys}
+    if not seen:
         return set()
     stmt = pg_insert(submissions).values(
-        [{"source": s, "external_id": e, "lead_id": lead, "first_seen_at": now, "last_seen_at": now, "times_seen": 1}
-         for s, e, lead in unique]
+        [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
+          "times_seen": n} for (s, e), n in seen.items()]
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "external_id"],
-        set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": submissions.c.times_seen + 1},
+        set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": submissions.c.times_seen + stmt.excluded.times_seen},
     ).returning(submissions.c.source, submissions.c.external_id, literal_column("xmax = 0").label("inserted"))
     return {(r.source, r.external_id) for r in await conn.execute(stmt) if r.inserted}
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,19 @@ class ServiceSettings(BaseSettings):
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     retry_budget_s: float = Field(default=60.0, gt=0, description="in-handler retries before the batch is rewound")
+
+    @classmethod
+    def settings_customise_sources(  # noqa: PLR0913 -- pydantic-settings' hook signature
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`ROUTER_BATCH_MAX_RECORDS` wins over `LEADFLOW_BATCH_MAX_RECORDS`, which sets it for every service."""
+        shared = EnvSettingsSource(settings_cls, env_prefix="LEADFLOW_")
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
 
     @field_validator("database_url")
     @classmethod

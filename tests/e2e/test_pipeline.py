@@ -1,0 +1,111 @@
+"""The whole pipeline as five processes on a real broker and Postgres: every submission ends in one outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from shared.schemas import topics
+from shared.schemas.envelope import make_envelope
+from tests.harness import Pipeline, collect, publish
+from tests.leads import all_accounted, assignments_per_lead, make_submissions, outcomes
+
+pytestmark = pytest.mark.e2e
+OUTCOME_TOPICS = [topics.LEADS_ASSIGNED, topics.LEADS_POOLED, topics.LEADS_MERGED, topics.LEADS_REJECTED]
+
+
+def check_accounting(pipeline: Pipeline, submissions: list, collected) -> None:  # noqa: ANN001 -- test helper
+    """Exactly one outcome per submission, the right mix, no lead assigned twice (topics and ledger agree)."""
+    found = outcomes(submissions, collected)
+    missing = [s.external_id for s in submissions if s.external_id not in found]
+    assert not missing, f"{len(missing)} submissions without an outcome, e.g. {missing[:5]}"
+    several = {ext: outs for ext, outs in found.items() if len(outs) != 1}
+    assert not several, f"submissions with more than one outcome: {list(several.items())[:5]}"
+    kinds = {s.external_id: s.kind for s in submissions}
+    assert sorted(ext for ext, outs in found.items() if outs == ["rejected"]) == sorted(
+        ext for ext, kind in kinds.items() if kind == "invalid"
+    )
+    assert sum(outs == ["merged"] for outs in found.values()) == sum(k == "duplicate" for k in kinds.values())
+    assert all(count == 1 for count in assignments_per_lead(collected).values())
+    engine = sa.create_engine(pipeline.database_url)
+    with engine.connect() as conn:
+        twice = conn.execute(sa.text(
+            "SELECT lead_id FROM router.assignments GROUP BY lead_id HAVING count(*) > 1")).all()
+    engine.dispose()
+    assert not twice, f"leads assigned twice in the router's ledger: {twice[:5]}"
+
+
+def wait_for_sql(database_url: str, query: str, expected: int, timeout: float = 60.0) -> int:
+    """Poll a count until it reaches the expected value (services catch up asynchronously)."""
+    import time  # noqa: PLC0415
+
+    engine = sa.create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    value = -1
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            value = conn.execute(sa.text(query)).scalar_one()
+        if value == expected:
+            break
+        time.sleep(0.5)
+    engine.dispose()
+    return value
+
+
+def test_every_submission_ends_in_exactly_one_outcome(pipeline: Pipeline) -> None:
+    submissions = make_submissions()
+    assert len(submissions) == 1000
+    pipeline.start()
+    pipeline.wait_healthy()
+    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in submissions]))
+    collected = asyncio.run(collect(pipeline.bootstrap, OUTCOME_TOPICS, all_accounted(submissions)))
+    check_accounting(pipeline, submissions, collected)
+    assigned = len(assignments_per_lead(collected))
+    assert assigned > 500, "most leads should be assigned, not pooled"
+    # nurture started exactly one follow-up clock per assignment
+    timers = wait_for_sql(pipeline.database_url, "SELECT count(*) FROM nurture.timers", assigned)
+    assert timers == assigned
+
+
+def test_resubmission_makes_no_second_lead(pipeline: Pipeline) -> None:
+    submissions = make_submissions(unique=20, duplicates=0, invalid=0)
+    pipeline.start(["ingest"])
+    pipeline.wait_healthy()
+    envelopes = [s.envelope for s in submissions]
+    resent = [make_envelope(topics.LEADS_CAPTURED, e.payload, producer="tests@0", lead_id=None) for e in envelopes[:5]]
+    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, envelopes + resent))
+    assert all(r.event_id != e.event_id for r, e in zip(resent, envelopes, strict=False))
+    seen = wait_for_sql(pipeline.database_url, "SELECT sum(times_seen) FROM ingest.submissions", 25)
+    assert seen == 25
+    collected = asyncio.run(collect(pipeline.bootstrap, [topics.LEADS_INGESTED], lambda c: False, timeout=5))
+    lead_ids = [uuid.UUID(e["lead_id"]) for e in collected.of(topics.LEADS_INGESTED)]
+    assert len(lead_ids) == 20
+    assert set(lead_ids) == {s.lead_id for s in submissions}
+
+
+def test_neglected_lead_is_recycled_to_another_rep(pipeline: Pipeline) -> None:
+    pipeline.env["NURTURE_FOLLOW_UP_SECONDS"] = "3"
+    pipeline.env["NURTURE_TIMER_INTERVAL_S"] = "0.2"
+    lead = make_envelope(topics.LEADS_CAPTURED, {
+        "source": "e2e-web", "external_id": "recycle-me",
+        "person": {"name": "Recycle Me", "email": "cto@bigcorp.example.com", "title": "CTO", "phone": "13912345678"},
+        "company": {"name": "Bigcorp", "country": "CN", "region": "浙江", "employees": 5000},
+        "product_interest": ["crm"]}, producer="tests@0", lead_id=None)
+    pipeline.start()
+    pipeline.wait_healthy()
+    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [lead]))
+    collected = asyncio.run(collect(pipeline.bootstrap, [topics.LEADS_ASSIGNED, topics.LEADS_RECYCLED],
+                                    lambda c: len(c.of(topics.LEADS_ASSIGNED)) >= 2, timeout=90))
+    assigned = sorted(collected.of(topics.LEADS_ASSIGNED), key=lambda e: e["payload"]["attempt"])
+    assert len(assigned) >= 2
+    first, second = assigned[0]["payload"], assigned[1]["payload"]
+    assert (first["attempt"], second["attempt"]) == (1, 2)
+    assert second["reason"] == "recycled"
+    assert second["rep_id"] != first["rep_id"]
+    assert second["team_id"] == first["team_id"] == "cn-east"
+    recycled = collected.of(topics.LEADS_RECYCLED)[0]
+    assert recycled["payload"]["previous_rep_id"] == first["rep_id"]
+    assert recycled["correlation_id"] == assigned[0]["correlation_id"] == str(lead.correlation_id)
