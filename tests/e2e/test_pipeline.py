@@ -6,53 +6,15 @@ import asyncio
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from shared.schemas import topics
 from shared.schemas.envelope import make_envelope
+from tests.checks import check_accounting, wait_for_count
 from tests.harness import Pipeline, collect, publish
-from tests.leads import all_accounted, assignments_per_lead, make_submissions, outcomes
+from tests.leads import all_accounted, assignments_per_lead, make_submissions
 
 pytestmark = pytest.mark.e2e
 OUTCOME_TOPICS = [topics.LEADS_ASSIGNED, topics.LEADS_POOLED, topics.LEADS_MERGED, topics.LEADS_REJECTED]
-
-
-def check_accounting(pipeline: Pipeline, submissions: list, collected) -> None:  # noqa: ANN001 -- test helper
-    """Exactly one outcome per submission, the right mix, no lead assigned twice (topics and ledger agree)."""
-    found = outcomes(submissions, collected)
-    missing = [s.external_id for s in submissions if s.external_id not in found]
-    assert not missing, f"{len(missing)} submissions without an outcome, e.g. {missing[:5]}"
-    several = {ext: outs for ext, outs in found.items() if len(outs) != 1}
-    assert not several, f"submissions with more than one outcome: {list(several.items())[:5]}"
-    kinds = {s.external_id: s.kind for s in submissions}
-    assert sorted(ext for ext, outs in found.items() if outs == ["rejected"]) == sorted(
-        ext for ext, kind in kinds.items() if kind == "invalid"
-    )
-    assert sum(outs == ["merged"] for outs in found.values()) == sum(k == "duplicate" for k in kinds.values())
-    assert all(count == 1 for count in assignments_per_lead(collected).values())
-    engine = sa.create_engine(pipeline.database_url)
-    with engine.connect() as conn:
-        twice = conn.execute(sa.text(
-            "SELECT lead_id FROM router.assignments GROUP BY lead_id HAVING count(*) > 1")).all()
-    engine.dispose()
-    assert not twice, f"leads assigned twice in the router's ledger: {twice[:5]}"
-
-
-def wait_for_sql(database_url: str, query: str, expected: int, timeout: float = 60.0) -> int:
-    """Poll a count until it reaches the expected value (services catch up asynchronously)."""
-    import time  # noqa: PLC0415
-
-    engine = sa.create_engine(database_url)
-    deadline = time.monotonic() + timeout
-    value = -1
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            value = conn.execute(sa.text(query)).scalar_one()
-        if value == expected:
-            break
-        time.sleep(0.5)
-    engine.dispose()
-    return value
 
 
 def test_every_submission_ends_in_exactly_one_outcome(pipeline: Pipeline) -> None:
@@ -66,7 +28,7 @@ def test_every_submission_ends_in_exactly_one_outcome(pipeline: Pipeline) -> Non
     assigned = len(assignments_per_lead(collected))
     assert assigned > 500, "most leads should be assigned, not pooled"
     # nurture started exactly one follow-up clock per assignment
-    timers = wait_for_sql(pipeline.database_url, "SELECT count(*) FROM nurture.timers", assigned)
+    timers = wait_for_count(pipeline.database_url, "SELECT count(*) FROM nurture.timers", assigned)
     assert timers == assigned
 
 
@@ -78,7 +40,7 @@ def test_resubmission_makes_no_second_lead(pipeline: Pipeline) -> None:
     resent = [make_envelope(topics.LEADS_CAPTURED, e.payload, producer="tests@0", lead_id=None) for e in envelopes[:5]]
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, envelopes + resent))
     assert all(r.event_id != e.event_id for r, e in zip(resent, envelopes, strict=False))
-    seen = wait_for_sql(pipeline.database_url, "SELECT sum(times_seen) FROM ingest.submissions", 25)
+    seen = wait_for_count(pipeline.database_url, "SELECT sum(times_seen) FROM ingest.submissions", 25)
     assert seen == 25
     collected = asyncio.run(collect(pipeline.bootstrap, [topics.LEADS_INGESTED], lambda c: False, timeout=5))
     lead_ids = [uuid.UUID(e["lead_id"]) for e in collected.of(topics.LEADS_INGESTED)]
