@@ -15,16 +15,17 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
 import psutil
 
 if TYPE_CHECKING:
-    from pgserver import PostgresServer
+    from collections.abc import Callable, Mapping
+    from types import TracebackType
+
+    from pgserver.postgres_server import PostgresServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -52,7 +53,7 @@ class PortInUseError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
@@ -61,6 +62,8 @@ def free_port() -> int:
 def port_is_free(port: int) -> bool:
     """Whether 127.0.0.1:port can be bound right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers we start: a port with only TIME_WAIT leftovers from our last run is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -79,7 +82,7 @@ def state_file() -> Path:
 
 
 def read_state() -> dict[str, Any] | None:
-    """The recorded stack state, or None when no stack was started."""
+    """Return the recorded stack state, or None when no stack was started."""
     try:
         return dict(json.loads(state_file().read_text()))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -105,7 +108,9 @@ def log_tail(path: Path | None, lines: int = 20) -> str:
 # --- processes -----------------------------------------------------------------------------
 
 
-def spawn(cmd: list[str], log_path: Path | None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], log_path: Path | None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a process in its own session so a terminal Ctrl-C leaves it to us to stop, in order."""
     out: IO[bytes] | int = subprocess.DEVNULL
     if log_path is not None:
@@ -127,7 +132,7 @@ def pid_alive(pid: int, create_time: float | None = None) -> bool:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        return create_time is None or abs(proc.create_time() - create_time) < 1.0
+        return create_time is None or abs(float(proc.create_time()) - create_time) < 1.0
     except psutil.Error:
         return False
 
@@ -201,7 +206,7 @@ def kafka_answers(host: str, port: int) -> bool:
             correlation, brokers = struct.unpack(">ii", _recv_exact(sock, min(size, 8)))
     except (OSError, struct.error):
         return False
-    return correlation == 7 and brokers > 0
+    return bool(correlation == 7 and brokers > 0)
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -264,7 +269,16 @@ class EmbeddedBroker:
             env = self._start_weed() if self.data_dir is not None else {}
             storage = "s3://tansu/" if self.data_dir is not None else "memory://tansu/"
             url = f"tcp://{LOOPBACK}:{self.port}"
-            cmd = [tansu_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", storage]
+            cmd = [
+                tansu_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                storage,
+            ]
             self._tansu = spawn(cmd, self.log_path, env={**os.environ, **env})
             self._await(lambda: kafka_answers(LOOPBACK, self.port), "tansu", self.log_path)
         except BaseException:
@@ -286,24 +300,40 @@ class EmbeddedBroker:
         ports: dict[str, int] = config["ports"]
         self.s3_port = ports["s3.port"]
         s3_json = self.data_dir / "s3.json"
-        identity = {"name": "tansu", "credentials": [{"accessKey": config["access_key"], "secretKey": config["secret_key"]}]}
+        identity = {
+            "name": "tansu",
+            "credentials": [{"accessKey": config["access_key"], "secretKey": config["secret_key"]}],
+        }
         identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]
         _write_private(s3_json, {"identities": [identity]})
         (self.data_dir / "s3").mkdir(parents=True, exist_ok=True)
         cmd = [weed_bin(), "mini", f"-dir={self.data_dir / 's3'}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}"]
         cmd += [f"-{flag}={port}" for flag, port in ports.items()]
-        cmd += ["-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", "-bucket=tansu", f"-s3.config={s3_json}"]
+        cmd += [
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-bucket=tansu",
+            f"-s3.config={s3_json}",
+        ]
         self._weed = spawn(cmd, self.weed_log_path)
         # Tansu started before S3 answers prints "listening" yet refuses every connection.
         self._await(lambda: http_answers(LOOPBACK, self.s3_port or 0) is not None, "weed mini", self.weed_log_path)
         return {
-            "AWS_ACCESS_KEY_ID": config["access_key"], "AWS_SECRET_ACCESS_KEY": config["secret_key"],
-            "AWS_ENDPOINT": f"http://{LOOPBACK}:{self.s3_port}", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true",
-        }  # fmt: skip
+            "AWS_ACCESS_KEY_ID": config["access_key"],
+            "AWS_SECRET_ACCESS_KEY": config["secret_key"],
+            "AWS_ENDPOINT": f"http://{LOOPBACK}:{self.s3_port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
 
     def _await(self, ready: Callable[[], bool], what: str, log: Path | None) -> None:
         """Wait for ready(); fail fast when one of our processes exits meanwhile."""
-        died = lambda: any(p is not None and p.poll() is not None for p in (self._weed, self._tansu))  # noqa: E731
+
+        def died() -> bool:
+            return any(p is not None and p.poll() is not None for p in (self._weed, self._tansu))
+
         if not wait_until(lambda: ready() or died(), BROKER_READY_TIMEOUT_S) or died():
             raise RuntimeError(f"{what} did not become ready on {LOOPBACK}; log tail:\n{log_tail(log)}")
 
@@ -311,7 +341,9 @@ class EmbeddedBroker:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -354,7 +386,7 @@ def _pgserver() -> Any:  # noqa: ANN401 - pgserver is imported lazily and untype
 
 
 def _pg_system_user() -> str | None:
-    """pgserver runs postgres as the OS user `pgserver` when we are root."""
+    """Pgserver runs postgres as the OS user `pgserver` when we are root."""
     return "pgserver" if os.geteuid() == 0 else None
 
 
@@ -443,7 +475,9 @@ class EmbeddedPostgres:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -452,7 +486,18 @@ class EmbeddedPostgres:
 
 def service_command(name: str, host: str, port: int) -> list[str]:
     """Command line that runs one service's AsgiFastStream app."""
-    return [sys.executable, "-m", "faststream", "run", f"services.{name}.app:create_app", "--factory", "--host", host, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "faststream",
+        "run",
+        f"services.{name}.app:create_app",
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
 def start_service(name: str, env: dict[str, str], port: int, log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:

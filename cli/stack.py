@@ -7,21 +7,41 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
-from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.embedded import (
-    DEFAULT_KAFKA_PORT, LOOPBACK, REPO_ROOT, SERVICES, EmbeddedBroker, EmbeddedPostgres, PortInUseError,
-    http_answers, kafka_answers, leadflow_home, log_tail, pid_alive, pid_create_time, port_is_free, read_state,
-    start_service, state_file, stop_postgres, terminate, terminate_pid, wait_until,
+    DEFAULT_KAFKA_PORT,
+    LOOPBACK,
+    REPO_ROOT,
+    SERVICES,
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    PortInUseError,
+    http_answers,
+    kafka_answers,
+    leadflow_home,
+    log_tail,
+    pid_alive,
+    pid_create_time,
+    port_is_free,
+    read_state,
+    start_service,
+    state_file,
+    stop_postgres,
+    terminate,
+    terminate_pid,
+    wait_until,
 )  # fmt: skip
+
+if TYPE_CHECKING:
+    import subprocess
+    from types import FrameType
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -34,19 +54,19 @@ STABLE_AFTER_S = 60.0
 BACKEND_ORDER = ("tansu", "weed", "postgres")
 
 
-class _StopRequested(Exception):
+class _StopRequestedError(Exception):
     """SIGTERM/SIGHUP arrived: shut the stack down as for Ctrl-C."""
 
 
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
     """Signal handler turning SIGTERM/SIGHUP into an exception in the main loop."""
-    raise _StopRequested(signal.Signals(signum).name)
+    raise _StopRequestedError(signal.Signals(signum).name)
 
 
 def _env_port(var: str, default: int) -> int:
-    """A port from the environment, with a message naming the variable when it is malformed."""
+    """Read a port from the environment, naming the variable when it is malformed."""
     raw = os.environ.get(var, str(default))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:  # noqa: PLR2004 - the TCP port range
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
         console.print(f"[red]{var}={raw!r} is not a TCP port[/red]")
         raise typer.Exit(2)
     return int(raw)
@@ -55,7 +75,8 @@ def _env_port(var: str, default: int) -> int:
 def _require_free(port: int, var: str, what: str) -> None:
     """Fail with the env var to set when a port is taken."""
     if not port_is_free(port):
-        console.print(f"[red]{what} port {port} on {LOOPBACK} is already in use.[/red] Set {var} to a free port, e.g. {var}={port + 1000}.")
+        console.print(f"[red]{what} port {port} on {LOOPBACK} is already in use.[/red]")
+        console.print(f"Set {var} to a free port, e.g. {var}={port + 1000}")
         raise typer.Exit(1)
 
 
@@ -93,7 +114,9 @@ class Stack:
     def start_backends(self, kafka_port: int) -> tuple[str, str]:
         """Durable broker (weed mini + tansu) and pgserver under home; returns (bootstrap, database URL)."""
         try:
-            self.broker = EmbeddedBroker(port=kafka_port, data_dir=self.home / "kafka", log_path=self.logs / "tansu.log")
+            self.broker = EmbeddedBroker(
+                port=kafka_port, data_dir=self.home / "kafka", log_path=self.logs / "tansu.log"
+            )
         except PortInUseError:
             _require_free(kafka_port, KAFKA_PORT_ENV, "Kafka")
             raise
@@ -132,13 +155,16 @@ class Stack:
         for name, proc in self.services.items():
             if proc.poll() is not None:
                 bad[name] = f"exited with code {proc.returncode}"
-            elif (status := http_answers(LOOPBACK, self.ports[name], "/healthz")) != 200:  # noqa: PLR2004 - HTTP OK
+            elif (status := http_answers(LOOPBACK, self.ports[name], "/healthz")) != 200:
                 bad[name] = f"/healthz answered {status}" if status else "/healthz not answering"
         return bad
 
     def wait_healthy(self) -> bool:
         """Wait for every /healthz; on failure print which service and the tail of its log."""
-        exited = lambda: any(p.poll() is not None for p in self.services.values())  # noqa: E731
+
+        def exited() -> bool:
+            return any(p.poll() is not None for p in self.services.values())
+
         wait_until(lambda: not self.unhealthy() or exited(), HEALTH_TIMEOUT_S, interval=0.5)
         bad = self.unhealthy()
         for name, reason in bad.items():
@@ -165,21 +191,21 @@ class Stack:
 
 def _print_summary(state: dict[str, Any]) -> None:
     """Where everything is, and what to run next."""
-    table = Table(title="leadflow stack", show_lines=False)
-    for column in ("component", "pid", "address"):
-        table.add_column(column)
-    table.add_row("broker", str(_pid(state, "tansu")), state["bootstrap_servers"])
-    table.add_row("postgres", str(_pid(state, "postgres")), state["database_url"])
+    table = Table(title=f"leadflow stack ({state['mode']})")
+    for column in ("component", "pid", "address", "also"):
+        table.add_column(column, overflow="fold")
+    table.add_row("broker", str(_pid(state, "tansu")), state["bootstrap_servers"], "KAFKA_BOOTSTRAP_SERVERS")
+    table.add_row("postgres", str(_pid(state, "postgres")), state["database_url"], "DATABASE_URL")
     for name in SERVICES:
-        url = state["components"][name]["address"]
-        table.add_row(name, str(_pid(state, name)), f"{url}  ({url}/metrics, {url}/healthz)")
-    table.add_row("logs", "", state["logs"])
+        table.add_row(name, str(_pid(state, name)), state["components"][name]["address"], "/healthz /metrics")
+    table.add_row("logs", "", state["logs"], "<service>.log, tansu.log, weed.log")
     console.print(table)
-    console.print("next:  leadflow publish deploy/examples/leads.csv\n       leadflow tail leads.assigned.v1")
+    console.print("next:\n  leadflow publish deploy/examples/leads.csv\n  leadflow tail leads.assigned.v1")
+    console.print("  leadflow stack status\n  leadflow stack down")
 
 
 def _pid(state: dict[str, Any], name: str) -> int | str:
-    """Recorded pid of a component, or '-' for an external one."""
+    """Return the recorded pid of a component, or '-' for an external one."""
     return int(state["components"].get(name, {}).get("pid", 0)) or "-"
 
 
@@ -189,7 +215,9 @@ def _refuse_if_running() -> None:
     if state is None:
         return
     if any(pid_alive(c["pid"], c.get("create_time")) for c in state["components"].values()):
-        console.print("[red]A stack is already running[/red] (leadflow stack status); stop it with: leadflow stack down")
+        console.print(
+            "[red]A stack is already running[/red] (leadflow stack status); stop it with: leadflow stack down"
+        )
         raise typer.Exit(1)
     state_file().unlink()
 
@@ -204,7 +232,9 @@ def _start(stack: Stack) -> None:
         bootstrap, database_url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"]
     else:
         bootstrap, database_url = stack.start_backends(_env_port(KAFKA_PORT_ENV, DEFAULT_KAFKA_PORT))
-    stack.state.update(mode="external" if external else "embedded", bootstrap_servers=bootstrap, database_url=database_url)
+    stack.state.update(
+        mode="external" if external else "embedded", bootstrap_servers=bootstrap, database_url=database_url
+    )
     stack.save()
     stack.start_services(bootstrap, database_url)
     if not stack.wait_healthy():
@@ -213,10 +243,12 @@ def _start(stack: Stack) -> None:
 
 @app.command()
 def up(
-    foreground: Annotated[bool, typer.Option("--foreground/--detach", help="Stay attached (Ctrl-C stops all) or return.")] = True,
+    foreground: Annotated[bool, typer.Option("--foreground/--detach", help="Stay attached, or return.")] = True,  # noqa: FBT002 - a typer flag
 ) -> None:
     """Start the broker, Postgres and the five services; wait until every /healthz answers."""
     _refuse_if_running()
+    # Python leaves SIGINT ignored when it started ignored (e.g. `make run &`); Ctrl-C must stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     stack = Stack(leadflow_home())
@@ -229,7 +261,7 @@ def up(
             return
         console.print("running; Ctrl-C stops everything")
         _supervise(stack)
-    except (KeyboardInterrupt, _StopRequested):
+    except (KeyboardInterrupt, _StopRequestedError):
         console.print("\nshutting down")
         stack.stop()
     except BaseException:
@@ -331,15 +363,19 @@ def status() -> None:
 
 
 def _status_rows(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Recorded components, plus the external broker and database when they are not ours."""
+    """List recorded components, plus the external broker and database when they are not ours."""
     rows = list(state["components"].items())
     if state.get("mode") == "external":
-        rows = [("broker", {"address": state["bootstrap_servers"]}), ("database", {"address": state["database_url"]}), *rows]
+        rows = [
+            ("broker", {"address": state["bootstrap_servers"]}),
+            ("database", {"address": state["database_url"]}),
+            *rows,
+        ]
     return rows
 
 
 def _health(name: str, address: str, state: dict[str, Any]) -> str:
-    """A one-word health answer for a component."""
+    """Return a one-word health answer for a component."""
     if name in SERVICES:
         port = int(address.rsplit(":", 1)[1])
         return str(http_answers(LOOPBACK, port, "/healthz") or "no answer")
@@ -347,7 +383,7 @@ def _health(name: str, address: str, state: dict[str, Any]) -> str:
         host, port = state["bootstrap_servers"].split(",")[0].rsplit(":", 1)
         return "ok" if kafka_answers(host, int(port)) else "no answer"
     if name == "weed":
-        port = int(address.rsplit(":", 1)[1].split()[0])
+        port = int(address.rsplit(":", 1)[1].split(maxsplit=1)[0])
         return "ok" if http_answers(LOOPBACK, port) else "no answer"
     return "ok" if _db_answers(state["database_url"]) else "no answer"
 

@@ -5,31 +5,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.dedup import store
-from services.dedup.domain import choose_survivor, identity_keys
+from services.dedup.domain import identity_keys
+from services.dedup.matching import BatchResolution, resolve_batch
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
-from shared.schemas.events import DedupVerdict, LeadDeduplicated, LeadIngested, LeadMerged
+from shared.schemas.events import DedupVerdict, LeadIngested, LeadMerged
 
 
 async def on_lead_ingested(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
-    """Match each lead on its exact keys; one lead at a time so a batch's own duplicates merge too."""
+    """Match the batch on exact keys with a few set-based statements; a batch's own duplicates merge too."""
+    fresh = await _undecided(uow, messages)
+    keys = {m.lead_id: identity_keys(m.payload) for m in fresh}
+    first_claims: dict[tuple[str, str], object] = {}
+    for message in fresh:
+        for key in keys[message.lead_id]:
+            first_claims.setdefault(key, message.lead_id)
+    holders = await store.claim_keys(uow.conn, [(k, v, lead) for (k, v), lead in first_claims.items()], uow.now())
+    resolution = resolve_batch([(m.lead_id, keys[m.lead_id]) for m in fresh], holders)
+    await _apply(uow, fresh, resolution)
+
+
+async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[Inbound]:
+    """Leads not decided before (a re-ingested lead id is not decided twice)."""
     known = await store.known_leads(uow.conn, [m.lead_id for m in messages if m.lead_id])
+    fresh = []
     for message in messages:
-        lead: LeadIngested = message.payload
         if message.lead_id is None or message.lead_id in known:
             uow.outcome(message, "already_known")
             continue
-        owners = await store.claim_keys(uow.conn, message.lead_id, identity_keys(lead), uow.now())
-        decision = choose_survivor(owners)
+        known.add(message.lead_id)
+        fresh.append(message)
+    return fresh
+
+
+async def _apply(uow: UnitOfWork, fresh: Sequence[Inbound], resolution: BatchResolution) -> None:
+    new_rows, merge_rows = [], []
+    for message in fresh:
+        lead: LeadIngested = message.payload
+        decision = resolution.decisions[message.lead_id]
         if decision is None:
-            await store.save_new(uow.conn, message.lead_id, lead.source, uow.now())
-            unique = LeadDeduplicated(**lead.model_dump(), dedup=DedupVerdict(verdict="new"))
+            new_rows.append({"lead_id": message.lead_id, "source": lead.source, "first_seen_at": uow.now()})
+            unique = {**message.envelope.payload, "dedup": DedupVerdict(verdict="new").model_dump(mode="json")}
             uow.emit(topics.LEADS_DEDUPLICATED, unique, lead_id=message.lead_id, cause=message)
             uow.outcome(message, "new")
-        else:
-            survivor, evidence = decision
-            await store.save_merge(uow.conn, message.lead_id, survivor, [e.model_dump() for e in evidence], uow.now())
-            merged = LeadMerged(lead_id=message.lead_id, surviving_lead_id=survivor, source=lead.source, evidence=evidence)
-            uow.emit(topics.LEADS_MERGED, merged, lead_id=survivor, cause=message)
-            uow.outcome(message, "merged")
-        known.add(message.lead_id)
+            continue
+        survivor, evidence = decision
+        merge_rows.append({"lead_id": message.lead_id, "surviving_lead_id": survivor,
+                           "evidence": [e.model_dump() for e in evidence], "merged_at": uow.now()})
+        merged = LeadMerged(lead_id=message.lead_id, surviving_lead_id=survivor, source=lead.source, evidence=evidence)
+        uow.emit(topics.LEADS_MERGED, merged, lead_id=survivor, cause=message)
+        uow.outcome(message, "merged")
+    await store.save_new(uow.conn, new_rows)
+    await store.save_merges(uow.conn, merge_rows)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, select, tuple_, update
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, column, select, tuple_, update, values
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,38 +50,39 @@ async def known_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> s
 
 
 async def claim_keys(
-    conn: AsyncConnection, lead_id: uuid.UUID, keys: Sequence[tuple[str, str]], now: datetime
-) -> dict[str, uuid.UUID]:
-    """Claim the keys for this lead; return {kind: owner} for keys another lead already holds.
+    conn: AsyncConnection, claims: Sequence[tuple[str, str, uuid.UUID]], now: datetime
+) -> dict[tuple[str, str], uuid.UUID]:
+    """Claim keys for their first lead in the batch; return the holder of every key, ours or another's.
 
     Two instances claiming the same key serialise on its primary key: the second waits for the
-    first to commit and then sees it as the owner, so exactly one lead survives.
+    first to commit and then sees it as the holder, so exactly one lead survives.
     """
-    if not keys:
+    if not claims:
         return {}
-    ordered = sorted(keys)  # a fixed lock order keeps concurrent claims from deadlocking
+    ordered = sorted(claims)  # a fixed lock order keeps concurrent claims from deadlocking
     await conn.execute(
-        pg_insert(identity_keys)
-        .values([{"kind": k, "value": v, "lead_id": lead_id, "created_at": now} for k, v in ordered])
-        .on_conflict_do_nothing()
+        pg_insert(identity_keys).on_conflict_do_nothing(),
+        [{"kind": k, "value": v, "lead_id": lead, "created_at": now} for k, v, lead in ordered],
     )
-    stmt = select(identity_keys.c.kind, identity_keys.c.lead_id).where(
-        tuple_(identity_keys.c.kind, identity_keys.c.value).in_(ordered), identity_keys.c.lead_id != lead_id
+    stmt = select(identity_keys.c.kind, identity_keys.c.value, identity_keys.c.lead_id).where(
+        tuple_(identity_keys.c.kind, identity_keys.c.value).in_([(k, v) for k, v, _ in ordered])
     )
-    return {row.kind: row.lead_id for row in await conn.execute(stmt)}
+    return {(row.kind, row.value): row.lead_id for row in await conn.execute(stmt)}
 
 
-async def save_new(conn: AsyncConnection, lead_id: uuid.UUID, source: str, now: datetime) -> None:
-    await conn.execute(pg_insert(leads).values(lead_id=lead_id, source=source, first_seen_at=now).on_conflict_do_nothing())
+async def save_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(pg_insert(leads).on_conflict_do_nothing(), list(rows))
 
 
-async def save_merge(
-    conn: AsyncConnection, lead_id: uuid.UUID, survivor: uuid.UUID, evidence: list[dict[str, Any]], now: datetime
-) -> None:
-    """Log the merge and point the newcomer's own keys at the survivor, so later matches find it."""
-    await conn.execute(update(identity_keys).where(identity_keys.c.lead_id == lead_id).values(lead_id=survivor))
+async def save_merges(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Log the merges and point each newcomer's own keys at its survivor, so later matches find it."""
+    if not rows:
+        return
+    mapping = values(column("merged", Uuid), column("survivor", Uuid), name="m").data(
+        [(r["lead_id"], r["surviving_lead_id"]) for r in rows]
+    )
     await conn.execute(
-        pg_insert(merges)
-        .values(lead_id=lead_id, surviving_lead_id=survivor, evidence=evidence, merged_at=now)
-        .on_conflict_do_nothing()
+        update(identity_keys).where(identity_keys.c.lead_id == mapping.c.merged).values(lead_id=mapping.c.survivor)
     )
+    await conn.execute(pg_insert(merges).on_conflict_do_nothing(), list(rows))

@@ -69,7 +69,8 @@ def ingest(raw: dict[str, Any], event_id: uuid.UUID) -> Accepted | Rejected:
     company = captured.company.model_copy(update={"country": country, "region": province})
     location = Location(country=country, province=province, city=captured.company.city,
                         sales_region=sales_region(country, province))
-    fields = captured.model_dump(exclude={"person", "company"})
+    # `original` keeps everything the channel sent; our own field names are not taken from it.
+    fields = captured.model_dump(exclude={"person", "company", "location", "quality", "original"})
     lead = LeadIngested(**fields, person=person, company=company, location=location,
                         quality=_quality(person, company, captured), original=raw)
     return Accepted(lead_id_for(captured.source, captured.external_id, event_id), lead)

@@ -48,18 +48,17 @@ async def record_submissions(
     lead_ids = {(s, e): lead for s, e, lead in keys}
     if not seen:
         return set()
-    stmt = pg_insert(submissions).values(
-        [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
-          "times_seen": n} for (s, e), n in seen.items()]
-    )
+    params = [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
+               "times_seen": n} for (s, e), n in seen.items()]
+    stmt = pg_insert(submissions)
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "external_id"],
         set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": submissions.c.times_seen + stmt.excluded.times_seen},
     ).returning(submissions.c.source, submissions.c.external_id, literal_column("xmax = 0").label("inserted"))
-    return {(r.source, r.external_id) for r in await conn.execute(stmt) if r.inserted}
+    return {(r.source, r.external_id) for r in await conn.execute(stmt, params) if r.inserted}
 
 
 async def save_rejects(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Keep every reject (the event carries it too) so channels can correct and re-submit."""
     if rows:
-        await conn.execute(pg_insert(rejects).values(list(rows)).on_conflict_do_nothing())
+        await conn.execute(pg_insert(rejects).on_conflict_do_nothing(), list(rows))

@@ -36,8 +36,7 @@ timers = Table(
 async def start_timers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """One timer per (assignment, kind): a redelivered assignment does not start a second clock."""
     if rows:
-        values = [{**r, "status": "pending"} for r in rows]
-        await conn.execute(pg_insert(timers).values(values).on_conflict_do_nothing())
+        await conn.execute(pg_insert(timers).on_conflict_do_nothing(), [{**r, "status": "pending"} for r in rows])
 
 
 async def stop_timers(

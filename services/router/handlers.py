@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.router import store
@@ -13,18 +14,30 @@ from services.router.rules import RuleSet
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
 from shared.schemas.envelope import LEADFLOW_NS
-from shared.schemas.events import Decision, LeadAssigned, LeadPooled, LeadRecycled, LeadScored
+from shared.schemas.events import Decision, LeadAssigned, LeadPooled, LeadRecycled
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where a lead is to go: a team under a rule, excluding some reps, at some attempt."""
+    """Where a lead is to go: a team under a rule (None: the pool), excluding some reps, at some attempt."""
 
-    rule_id: str
-    team_id: str
+    cause: Inbound
+    lead_id: uuid.UUID
+    facts: dict[str, Any]
+    rule_id: str | None
+    team_id: str | None
     attempt: int = 1
     reason: str = "new_lead"
     exclude: frozenset[str] = frozenset()
+    pool_reason: str = "no rule matched"
+
+
+@dataclass
+class Outcomes:
+    """A batch's decisions, written with a few set-based statements."""
+
+    assigned: list[tuple[Target, LeadAssigned]] = field(default_factory=list)
+    pooled: list[tuple[Target, str]] = field(default_factory=list)
 
 
 class Router:
@@ -36,24 +49,18 @@ class Router:
     async def on_lead_scored(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """First matching rule → its team's next rep; grade D, pool rules or no match → the pool."""
         routed = await store.routed_leads(uow.conn, [m.lead_id for m in messages if m.lead_id])
+        targets = []
         for message in messages:
-            lead: LeadScored = message.payload
-            lead_id = message.lead_id
-            if lead_id is None or lead_id in routed:
+            if message.lead_id is None or message.lead_id in routed:
                 uow.outcome(message, "already_routed")
                 continue
-            facts = routing_facts(lead)
-            rule = self.rules.first_match(facts)
-            if rule is None or rule.team is None:
-                reason = f"rule {rule.id}" if rule else "no rule matched"
-                await self._pool(uow, message, lead_id, facts, reason, rule.id if rule else None)
-            else:
-                await self._assign(uow, message, lead_id, facts, Target(rule.id, rule.team))
-            routed.add(lead_id)
+            routed.add(message.lead_id)
+            targets.append(self._target(message, message.lead_id, routing_facts(message.payload)))
+        await self._route(uow, targets)
 
     async def on_lead_recycled(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """The follow-up deadline passed: close the assignment, give the lead to someone who has not had it."""
-        for message in messages:
+        for message in messages:  # rare, and each needs the lead's history: one at a time
             recycled: LeadRecycled = message.payload
             lead = await store.get_lead(uow.conn, recycled.lead_id)
             rule_id = await store.close_assignment(uow.conn, recycled.assignment_id, "recycled") if lead else None
@@ -61,46 +68,69 @@ class Router:
                 uow.outcome(message, "stale_recycle")  # already reassigned, pooled or unknown
                 continue
             owners = await store.previous_owners(uow.conn, recycled.lead_id)
-            exclude = frozenset(owners | set(recycled.exclude_rep_ids) | {recycled.previous_rep_id})
             attempt = await store.last_attempt(uow.conn, recycled.lead_id) + 1
-            target = Target(rule_id, lead.team_id, attempt, "recycled", exclude)
-            await self._assign(uow, message, recycled.lead_id, dict(lead.facts), target)
+            exclude = frozenset(owners | set(recycled.exclude_rep_ids) | {recycled.previous_rep_id})
+            target = Target(message, recycled.lead_id, dict(lead.facts), rule_id, lead.team_id, attempt, "recycled",
+                            exclude)
+            await self._route(uow, [target])
 
-    async def _assign(  # noqa: PLR0913 -- one decision's inputs
-        self, uow: UnitOfWork, cause: Inbound, lead_id: uuid.UUID, facts: dict[str, Any], target: Target
-    ) -> None:
-        team = next((t for t in self.rules.teams if t.id == target.team_id), None)
-        pick = pick_round_robin(team, await store.next_turn(uow.conn, team.id), target.exclude) if team else None
-        if pick is None or pick.rep is None:
-            await self._pool(uow, cause, lead_id, facts, f"no eligible rep in team {target.team_id}", target.rule_id)
-            return
+    def _target(self, cause: Inbound, lead_id: uuid.UUID, facts: dict[str, Any]) -> Target:
+        rule = self.rules.first_match(facts)
+        if rule is None:
+            return Target(cause, lead_id, facts, None, None)
+        return Target(cause, lead_id, facts, rule.id, rule.team, pool_reason=f"rule {rule.id}")
+
+    async def _route(self, uow: UnitOfWork, targets: Sequence[Target]) -> None:
+        teams = {t.id: t for t in self.rules.teams}
+        turns = await store.take_turns(uow.conn, Counter(t.team_id for t in targets if t.team_id in teams))
+        outcomes = Outcomes()
+        for target in targets:
+            if target.team_id not in teams:
+                outcomes.pooled.append((target, target.pool_reason))
+                continue
+            pick = pick_round_robin(teams[target.team_id], turns[target.team_id], target.exclude)
+            turns[target.team_id] += 1
+            if pick.rep is None:
+                outcomes.pooled.append((target, f"no eligible rep in team {target.team_id}"))
+            else:
+                outcomes.assigned.append((target, self._assignment(target, pick)))
+        await self._write(uow, outcomes)
+
+    def _assignment(self, target: Target, pick: Any) -> LeadAssigned:
         rule = next((r for r in self.rules.rules if r.id == target.rule_id), None)
         decision = Decision(
-            rule_id=target.rule_id, rule_set_version=self.rules.version,
-            matched={k: facts.get(k) for k in (rule.when if rule else {})}, candidates=pick.candidates,
+            rule_id=target.rule_id or "", rule_set_version=self.rules.version,
+            matched={k: target.facts.get(k) for k in (rule.when if rule else {})}, candidates=pick.candidates,
             explanation=f"rule {target.rule_id} → team {target.team_id}; {pick.rep.id} is next in weighted round robin",
         )
-        assigned = LeadAssigned(
-            assignment_id=uuid.uuid5(LEADFLOW_NS, f"assignment/{cause.event_id}"), lead_id=lead_id, rep_id=pick.rep.id,
-            team_id=target.team_id, rule_id=target.rule_id, rule_set_version=self.rules.version, strategy="round_robin",
-            attempt=target.attempt, grade=facts.get("grade"), reason=target.reason, decision=decision,
+        return LeadAssigned(
+            assignment_id=uuid.uuid5(LEADFLOW_NS, f"assignment/{target.cause.event_id}"), lead_id=target.lead_id,
+            rep_id=pick.rep.id, team_id=target.team_id or "", rule_id=target.rule_id or "",
+            rule_set_version=self.rules.version, strategy="round_robin", attempt=target.attempt,
+            grade=target.facts.get("grade"), reason=target.reason, decision=decision,
         )
-        if not await store.add_assignment(uow.conn, _ledger_row(assigned, uow)):
-            uow.outcome(cause, "already_assigned")
-            return
-        await store.save_lead(uow.conn, _lead_row(lead_id, "assigned", facts, uow, team_id=team.id, rep_id=pick.rep.id))
-        uow.emit(topics.LEADS_ASSIGNED, assigned, lead_id=lead_id, cause=cause)
-        uow.outcome(cause, "assigned")
 
-    async def _pool(  # noqa: PLR0913 -- one decision's inputs
-        self, uow: UnitOfWork, cause: Inbound, lead_id: uuid.UUID, facts: dict[str, Any], reason: str, rule_id: str | None
-    ) -> None:
-        await store.add_to_pool(uow.conn, lead_id, reason, rule_id, uow.now())
-        await store.save_lead(uow.conn, _lead_row(lead_id, "pooled", facts, uow))
-        pooled = LeadPooled(lead_id=lead_id, reason=reason, rule_id=rule_id, rule_set_version=self.rules.version,
-                            grade=facts.get("grade"))
-        uow.emit(topics.LEADS_POOLED, pooled, lead_id=lead_id, cause=cause)
-        uow.outcome(cause, "pooled")
+    async def _write(self, uow: UnitOfWork, outcomes: Outcomes) -> None:
+        inserted = await store.add_assignments(uow.conn, [_ledger_row(a, uow) for _, a in outcomes.assigned])
+        lead_rows = []
+        for target, assigned in outcomes.assigned:
+            if assigned.assignment_id not in inserted:
+                uow.outcome(target.cause, "already_assigned")
+                continue
+            lead_rows.append(_lead_row(target, "assigned", uow, team_id=assigned.team_id, rep_id=assigned.rep_id))
+            uow.emit(topics.LEADS_ASSIGNED, assigned, lead_id=target.lead_id, cause=target.cause)
+            uow.outcome(target.cause, "assigned")
+        for target, reason in outcomes.pooled:
+            lead_rows.append(_lead_row(target, "pooled", uow))
+            pooled = LeadPooled(lead_id=target.lead_id, reason=reason, rule_id=target.rule_id,
+                                rule_set_version=self.rules.version, grade=target.facts.get("grade"))
+            uow.emit(topics.LEADS_POOLED, pooled, lead_id=target.lead_id, cause=target.cause)
+            uow.outcome(target.cause, "pooled")
+        await store.add_to_pool(uow.conn, [
+            {"lead_id": t.lead_id, "reason": reason, "rule_id": t.rule_id, "pooled_at": uow.now()}
+            for t, reason in outcomes.pooled
+        ])
+        await store.save_leads(uow.conn, lead_rows)
 
 
 def _ledger_row(assigned: LeadAssigned, uow: UnitOfWork) -> dict[str, Any]:
@@ -112,9 +142,8 @@ def _ledger_row(assigned: LeadAssigned, uow: UnitOfWork) -> dict[str, Any]:
     }
 
 
-def _lead_row(  # noqa: PLR0913 -- the row's columns
-    lead_id: uuid.UUID, status: str, facts: dict[str, Any], uow: UnitOfWork, *, team_id: str | None = None,
-    rep_id: str | None = None,
+def _lead_row(
+    target: Target, status: str, uow: UnitOfWork, *, team_id: str | None = None, rep_id: str | None = None
 ) -> dict[str, Any]:
-    return {"lead_id": lead_id, "status": status, "team_id": team_id, "owner_rep_id": rep_id,
-            "grade": facts.get("grade"), "facts": facts, "updated_at": uow.now()}
+    return {"lead_id": target.lead_id, "status": status, "team_id": team_id, "owner_rep_id": rep_id,
+            "grade": target.facts.get("grade"), "facts": target.facts, "updated_at": uow.now()}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Row, Table, Text, Uuid, select, update
@@ -65,23 +64,34 @@ async def get_lead(conn: AsyncConnection, lead_id: uuid.UUID) -> Row[Any] | None
     return (await conn.execute(select(leads).where(leads.c.lead_id == lead_id).with_for_update())).first()
 
 
-async def next_turn(conn: AsyncConnection, team_id: str) -> int:
-    """Advance the team's round-robin counter atomically (safe with several router instances)."""
-    stmt = pg_insert(rr_counters).values(team_id=team_id, counter=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["team_id"], set_={"counter": rr_counters.c.counter + 1})
-    return int((await conn.execute(stmt.returning(rr_counters.c.counter))).scalar_one())
+async def take_turns(conn: AsyncConnection, wanted: Mapping[str, int]) -> dict[str, int]:
+    """Reserve `wanted[team]` consecutive round-robin turns per team atomically; return each team's first turn.
+
+    One atomic increment per team and batch keeps several router instances from sharing a turn.
+    """
+    if not wanted:
+        return {}
+    stmt = pg_insert(rr_counters).values([{"team_id": t, "counter": k} for t, k in sorted(wanted.items())])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team_id"], set_={"counter": rr_counters.c.counter + stmt.excluded.counter}
+    ).returning(rr_counters.c.team_id, rr_counters.c.counter)
+    return {row.team_id: int(row.counter) - wanted[row.team_id] + 1 for row in await conn.execute(stmt)}
 
 
-async def save_lead(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    stmt = pg_insert(leads).values(values)
-    updatable = {k: stmt.excluded[k] for k in values if k != "lead_id"}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["lead_id"], set_=updatable))
+async def save_leads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(leads)
+    updatable = {k: stmt.excluded[k] for k in rows[0] if k != "lead_id"}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["lead_id"], set_=updatable), list(rows))
 
 
-async def add_assignment(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    """Insert an active assignment; False when the lead already has one (the unique index says so)."""
-    stmt = pg_insert(assignments).values(status="active", **values).on_conflict_do_nothing()
-    return (await conn.execute(stmt.returning(assignments.c.assignment_id))).first() is not None
+async def add_assignments(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert active assignments; returns the ids inserted (a lead with an active one gets none: unique index)."""
+    if not rows:
+        return set()
+    stmt = pg_insert(assignments).on_conflict_do_nothing().returning(assignments.c.assignment_id)
+    return {row[0] for row in await conn.execute(stmt, [{**r, "status": "active"} for r in rows])}
 
 
 async def close_assignment(conn: AsyncConnection, assignment_id: uuid.UUID, status: str) -> str | None:
@@ -105,6 +115,11 @@ async def last_attempt(conn: AsyncConnection, lead_id: uuid.UUID) -> int:
     return max((row[0] for row in rows), default=0)
 
 
-async def add_to_pool(conn: AsyncConnection, lead_id: uuid.UUID, reason: str, rule_id: str | None, now: datetime) -> None:
-    stmt = pg_insert(pool).values(lead_id=lead_id, reason=reason, rule_id=rule_id, pooled_at=now)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["lead_id"], set_={"reason": reason, "pooled_at": now}))
+async def add_to_pool(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(pool)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["lead_id"], set_={"reason": stmt.excluded.reason, "pooled_at": stmt.excluded.pooled_at}
+    )
+    await conn.execute(stmt, list(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,9 +44,14 @@ def _contact_factors(lead: LeadDeduplicated) -> list[Factor]:
     ]
 
 
+def _mentions(title: str, words: tuple[str, ...]) -> bool:
+    """Latin words match whole words only; Chinese terms match anywhere (no spaces between words)."""
+    return any((re.search(rf"\b{re.escape(w)}\b", title) if w.isascii() else w in title) for w in words)
+
+
 def _fit_factors(lead: LeadDeduplicated) -> list[Factor]:
     title = (lead.person.title or "").lower()
-    seniority = 20 if any(w in title for w in _SENIOR) else 10 if any(w in title for w in _MANAGER) else 0
+    seniority = 20 if _mentions(title, _SENIOR) else 10 if _mentions(title, _MANAGER) else 0
     employees = lead.company.employees or 0
     size = 15 if employees >= 1000 else 10 if employees >= 100 else 5 if employees >= 10 else 0  # noqa: PLR2004
     return [

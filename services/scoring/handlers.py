@@ -8,7 +8,7 @@ from services.scoring import store
 from services.scoring.domain import MODEL_VERSION, score_lead
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
-from shared.schemas.events import LeadDeduplicated, LeadScored
+from shared.schemas.events import LeadDeduplicated
 
 
 async def on_lead_deduplicated(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
@@ -17,10 +17,11 @@ async def on_lead_deduplicated(uow: UnitOfWork, messages: Sequence[Inbound]) -> 
     for message in messages:
         lead: LeadDeduplicated = message.payload
         result = score_lead(lead)
-        scored = LeadScored(
-            **lead.model_dump(), score=result.score, grade=result.grade, temperature=result.temperature,
-            factors=result.factors, model_version=MODEL_VERSION, reason="new_lead",
-        )
+        # The input was validated on decode; extending its dict skips re-validating our own output,
+        # and our fields win over any same-named extra a channel sent along.
+        scored = {**message.envelope.payload, "score": result.score, "grade": result.grade,
+                  "temperature": result.temperature, "factors": [f.model_dump() for f in result.factors],
+                  "model_version": MODEL_VERSION, "reason": "new_lead", "enrichment": {}}
         uow.emit(topics.LEADS_SCORED, scored, lead_id=message.lead_id, cause=message)
         uow.outcome(message, f"grade_{result.grade}")
         rows.append({

@@ -31,4 +31,4 @@ scores = Table(
 
 async def save_scores(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(scores).values(list(rows)))
+        await conn.execute(insert(scores), list(rows))

@@ -136,13 +136,14 @@ class UnitOfWork:
         unique = list({m.event_id: m for m in inbound}.values())
         if not unique:
             return []
+        # executemany form: compiled once and cached (a multi-VALUES literal is recompiled every batch)
         stmt = (
             pg_insert(self.tables.processed_events)
-            .values([{"event_id": m.event_id, "topic": m.topic} for m in unique])
             .on_conflict_do_nothing()
             .returning(self.tables.processed_events.c.event_id)
         )
-        fresh = {row[0] for row in await self.conn.execute(stmt)}
+        params = [{"event_id": m.event_id, "topic": m.topic} for m in unique]
+        fresh = {row[0] for row in await self.conn.execute(stmt, params)}
         first: list[Inbound] = []
         for message in inbound:  # first occurrence only: a batch may hold a redelivered copy
             if message.event_id in fresh:
@@ -155,8 +156,8 @@ class UnitOfWork:
         if not self.staged:
             return []
         values = [_outbox_values(topic, env) for topic, env in self.staged]
-        stmt = insert(self.tables.outbox).values(values).returning(self.tables.outbox.c.id)
-        ids = [row[0] for row in await self.conn.execute(stmt)]
+        stmt = insert(self.tables.outbox).returning(self.tables.outbox.c.id, sort_by_parameter_order=True)
+        ids = [row[0] for row in await self.conn.execute(stmt, values)]
         rows = [
             OutboxRow(i, v["topic"], v["key"], v["value"], [(k, h.encode()) for k, h in v["headers"]])
             for i, v in zip(ids, values, strict=True)

@@ -15,7 +15,7 @@ PII_KEYS = frozenset(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Seven or more digits, optionally with separators: phones in any national or E.164 form.
-_PHONE = re.compile(r"(?<![\w\-])\+?\d[\d\s().\-]{5,}\d(?![\w\-])")
+_PHONE = re.compile(r"(?<![A-Za-z0-9_\-])\+?\d[\d\s().\-]{5,}\d(?![A-Za-z0-9_\-])")
 # Identifiers are never PII and must stay greppable.
 _ID_KEYS = frozenset({"event_id", "lead_id", "correlation_id", "causation_id", "assignment_id", "surviving_lead_id"})
 _MASK = "***"
@@ -60,7 +60,8 @@ def configure_logging(service: str, *, json: bool | None = None, level: str = "I
     ]
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop below-level lines before any processor (masking is not free) runs on them.
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -74,6 +75,11 @@ def configure_logging(service: str, *, json: bool | None = None, level: str = "I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("faststream", "faststream.access", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        # These libraries install their own (unmasked) handlers: route them through ours.
+        lib = logging.getLogger(name)
+        lib.handlers[:] = []
+        lib.propagate = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     structlog.contextvars.bind_contextvars(service=service)

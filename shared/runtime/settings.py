@@ -22,7 +22,7 @@ def normalise_database_url(url: str) -> str:
 class ServiceSettings(BaseSettings):
     """Shared knobs; names without the service prefix are shared by all services."""
 
-    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +11,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, pid_alive
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -101,13 +104,17 @@ def test_postgres_keeps_rows_across_restart(tmp_path: Path) -> None:
     engine.dispose()
     pid = pg.pid
     pg.stop()
-    assert pid is not None and not pid_alive(pid)
+    assert pid is not None
+    assert not pid_alive(pid)
 
     try:
         engine = sa.create_engine(pg.start())
         with engine.connect() as conn:
             assert conn.execute(sa.text("select 1")).scalar_one() == 1
-            assert conn.execute(sa.text("select note from kept order by id")).scalars().all() == ["survives", "restarts"]
+            assert conn.execute(sa.text("select note from kept order by id")).scalars().all() == [
+                "survives",
+                "restarts",
+            ]
         engine.dispose()
     finally:
         pg.stop()
