@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, column, select, tuple_, update, values
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import runtime_tables
+from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="dedup")
 tables = runtime_tables(metadata)
@@ -60,10 +59,8 @@ async def claim_keys(
     if not claims:
         return {}
     ordered = sorted(claims)  # a fixed lock order keeps concurrent claims from deadlocking
-    await conn.execute(
-        pg_insert(identity_keys).on_conflict_do_nothing(),
-        [{"kind": k, "value": v, "lead_id": lead, "created_at": now} for k, v, lead in ordered],
-    )
+    rows = [{"kind": k, "value": v, "lead_id": lead, "created_at": now} for k, v, lead in ordered]
+    await insert_rows(conn, identity_keys, rows, "ON CONFLICT DO NOTHING")
     stmt = select(identity_keys.c.kind, identity_keys.c.value, identity_keys.c.lead_id).where(
         tuple_(identity_keys.c.kind, identity_keys.c.value).in_([(k, v) for k, v, _ in ordered])
     )
@@ -72,7 +69,7 @@ async def claim_keys(
 
 async def save_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(pg_insert(leads).on_conflict_do_nothing(), list(rows))
+        await insert_rows(conn, leads, rows, "ON CONFLICT DO NOTHING")
 
 
 async def save_merges(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -85,4 +82,4 @@ async def save_merges(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> 
     await conn.execute(
         update(identity_keys).where(identity_keys.c.lead_id == mapping.c.merged).values(lead_id=mapping.c.survivor)
     )
-    await conn.execute(pg_insert(merges).on_conflict_do_nothing(), list(rows))
+    await insert_rows(conn, merges, rows, "ON CONFLICT DO NOTHING")

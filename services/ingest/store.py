@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, Uuid, literal_column
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import runtime_tables
+from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="ingest")
 tables = runtime_tables(metadata)
@@ -48,17 +47,18 @@ async def record_submissions(
     lead_ids = {(s, e): lead for s, e, lead in keys}
     if not seen:
         return set()
-    params = [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
-               "times_seen": n} for (s, e), n in seen.items()]
-    stmt = pg_insert(submissions)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["source", "external_id"],
-        set_={"last_seen_at": stmt.excluded.last_seen_at, "times_seen": submissions.c.times_seen + stmt.excluded.times_seen},
-    ).returning(submissions.c.source, submissions.c.external_id, literal_column("xmax = 0").label("inserted"))
-    return {(r.source, r.external_id) for r in await conn.execute(stmt, params) if r.inserted}
+    rows = [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
+             "times_seen": n} for (s, e), n in seen.items()]
+    result = await insert_rows(conn, submissions, rows, (
+        "ON CONFLICT (source, external_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, "
+        "times_seen = submissions.times_seen + EXCLUDED.times_seen "
+        "RETURNING source, external_id, (xmax = 0) AS inserted"
+    ))
+    return {(r.source, r.external_id) for r in result if r.inserted}
+
 
 
 async def save_rejects(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Keep every reject (the event carries it too) so channels can correct and re-submit."""
     if rows:
-        await conn.execute(pg_insert(rejects).on_conflict_do_nothing(), list(rows))
+        await insert_rows(conn, rejects, rows, "ON CONFLICT DO NOTHING")

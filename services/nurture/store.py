@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, Row, Table, Text, Uuid, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import runtime_tables
+from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="nurture")
 tables = runtime_tables(metadata)
@@ -36,7 +35,7 @@ timers = Table(
 async def start_timers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """One timer per (assignment, kind): a redelivered assignment does not start a second clock."""
     if rows:
-        await conn.execute(pg_insert(timers).on_conflict_do_nothing(), [{**r, "status": "pending"} for r in rows])
+        await insert_rows(conn, timers, [{**r, "status": "pending"} for r in rows], "ON CONFLICT DO NOTHING")
 
 
 async def stop_timers(

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import runtime_tables
+from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="router")
 tables = runtime_tables(metadata)
@@ -81,17 +81,16 @@ async def take_turns(conn: AsyncConnection, wanted: Mapping[str, int]) -> dict[s
 async def save_leads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = pg_insert(leads)
-    updatable = {k: stmt.excluded[k] for k in rows[0] if k != "lead_id"}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["lead_id"], set_=updatable), list(rows))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in rows[0] if c != "lead_id")
+    await insert_rows(conn, leads, rows, f"ON CONFLICT (lead_id) DO UPDATE SET {updates}")
 
 
 async def add_assignments(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert active assignments; returns the ids inserted (a lead with an active one gets none: unique index)."""
     if not rows:
         return set()
-    stmt = pg_insert(assignments).on_conflict_do_nothing().returning(assignments.c.assignment_id)
-    return {row[0] for row in await conn.execute(stmt, [{**r, "status": "active"} for r in rows])}
+    active = [{**r, "status": "active"} for r in rows]
+    return {row[0] for row in await insert_rows(conn, assignments, active, "ON CONFLICT DO NOTHING RETURNING assignment_id")}
 
 
 async def close_assignment(conn: AsyncConnection, assignment_id: uuid.UUID, status: str) -> str | None:
@@ -118,8 +117,6 @@ async def last_attempt(conn: AsyncConnection, lead_id: uuid.UUID) -> int:
 async def add_to_pool(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = pg_insert(pool)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["lead_id"], set_={"reason": stmt.excluded.reason, "pooled_at": stmt.excluded.pooled_at}
+    await insert_rows(
+        conn, pool, rows, "ON CONFLICT (lead_id) DO UPDATE SET reason = EXCLUDED.reason, pooled_at = EXCLUDED.pooled_at"
     )
-    await conn.execute(stmt, list(rows))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, MetaData, Table, Text, Uuid, insert
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, MetaData, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import runtime_tables
+from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="scoring")
 tables = runtime_tables(metadata)
@@ -31,4 +31,4 @@ scores = Table(
 
 async def save_scores(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(scores), list(rows))
+        await insert_rows(conn, scores, rows)

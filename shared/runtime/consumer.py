@@ -140,8 +140,9 @@ class BatchProcessor:
         async with self.engine.begin() as conn:
             uow = UnitOfWork(conn, self.tables, f"{self.service}@0.1.0", self.clock)
             fresh = await uow.claim(inbound)
+            fresh_ids = {m.event_id for m in fresh}
             for message in inbound:
-                if message not in fresh:
+                if message.event_id not in fresh_ids:
                     self.metrics.duplicates.labels(message.topic).inc()
             for topic, run in groupby(fresh, key=lambda m: m.topic):
                 await self.handlers[topic].handle(uow, list(run))

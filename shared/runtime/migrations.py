@@ -61,3 +61,4 @@ def create_runtime_tables(schema: str) -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         schema=schema,
     )
+    op.create_index("outbox_by_event_id", "outbox", ["event_id"], schema=schema)

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import delete, func, select
+from typing import Any
+
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.runtime.db import OutboxRow, RuntimeTables
@@ -58,7 +60,7 @@ class OutboxPublisher:
         try:
             await self.send_confirmed(rows)
             async with self.engine.begin() as conn:
-                await conn.execute(delete(self.tables.outbox).where(self.tables.outbox.c.id.in_([r.id for r in rows])))
+                await conn.execute(self._delete(rows))
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -67,22 +69,27 @@ class OutboxPublisher:
             return False
         return True
 
+    def _delete(self, rows: Sequence[OutboxRow]) -> Any:
+        """Sent rows go, by event id (no RETURNING of generated ids needed on the hot insert)."""
+        outbox = self.tables.outbox
+        return delete(outbox).where(outbox.c.event_id == any_(bindparam("ids", [r.event_id for r in rows], ARRAY(Uuid))))
+
     async def relay_once(self, grace_s: float, limit: int = 1000) -> int:
         """Publish rows older than the grace period; row locks keep parallel relays apart."""
         outbox = self.tables.outbox
         async with self.engine.begin() as conn:
             stmt = (
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
+                select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
                 .where(outbox.c.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, grace_s))
                 .order_by(outbox.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             found = (await conn.execute(stmt)).all()
-            rows = [OutboxRow(r.id, r.topic, r.key, r.value, [(k, v.encode()) for k, v in r.headers]) for r in found]
+            rows = [OutboxRow(r.event_id, r.topic, r.key, r.value, [(k, v.encode()) for k, v in r.headers]) for r in found]
             if rows:
                 await self.send_confirmed(rows)
-                await conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+                await conn.execute(self._delete(rows))
                 log.info("outbox_relayed", rows=len(rows))
         return len(rows)
 
