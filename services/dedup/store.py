@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, column, select, tuple_, update, values
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, column, select, update, values
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,8 +61,9 @@ async def claim_keys(
     ordered = sorted(claims)  # a fixed lock order keeps concurrent claims from deadlocking
     rows = [{"kind": k, "value": v, "lead_id": lead, "created_at": now} for k, v, lead in ordered]
     await insert_rows(conn, identity_keys, rows, "ON CONFLICT DO NOTHING")
-    stmt = select(identity_keys.c.kind, identity_keys.c.value, identity_keys.c.lead_id).where(
-        tuple_(identity_keys.c.kind, identity_keys.c.value).in_([(k, v) for k, v, _ in ordered])
+    wanted = values(column("kind", Text), column("value", Text), name="wanted").data([(k, v) for k, v, _ in ordered])
+    stmt = select(identity_keys.c.kind, identity_keys.c.value, identity_keys.c.lead_id).join(
+        wanted, (identity_keys.c.kind == wanted.c.kind) & (identity_keys.c.value == wanted.c.value)
     )
     return {(row.kind, row.value): row.lead_id for row in await conn.execute(stmt)}
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
-from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Row, Table, Text, Uuid, func, text
+from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -179,25 +180,29 @@ _PG = postgresql.dialect()
 
 def _unnest_sql(table: Table, columns: Sequence[str], suffix: str) -> str:
     target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-    arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=_PG)}[])" for c in columns)
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=_PG)}[]" for c in columns)
     names = ", ".join(f'"{c}"' for c in columns)
     return f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays}) {suffix}"
 
 
 async def insert_rows(
     conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], suffix: str = ""
-) -> Sequence[Row[Any]]:
-    """Insert many rows as ONE small statement with one array per column (INSERT … SELECT FROM unnest).
+) -> list[Any]:
+    """Insert many rows as ONE statement with one array per column (INSERT … SELECT FROM unnest).
 
-    Cheaper than executemany or a multi-VALUES literal: the SQL text is the same for every batch size,
-    so neither SQLAlchemy nor psycopg re-parses it. `suffix` adds ON CONFLICT / RETURNING clauses.
+    The SQL text is the same for every batch size, so nothing re-parses it, and the arrays travel in
+    psycopg's binary format (no text escaping of payload bytes). Runs on the connection's own
+    driver connection, inside the caller's transaction. `suffix` adds ON CONFLICT / RETURNING.
     """
     if not rows:
         return []
     columns = list(rows[0])
-    params = {c: [_adapt(table.c[c], row.get(c)) for row in rows] for c in columns}
-    result = await conn.execute(text(_unnest_sql(table, columns, suffix)), params)
-    return list(result) if result.returns_rows else []
+    arrays = [[_adapt(table.c[c], row.get(c)) for row in rows] for c in columns]
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    async with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:
+        await cursor.execute(_unnest_sql(table, columns, suffix), arrays)
+        return list(await cursor.fetchall()) if cursor.description else []
 
 
 def _adapt(column: Column[Any], value: Any) -> Any:
