@@ -38,7 +38,7 @@ def run_pipeline(bootstrap: str, database_url: str, n: int, workdir: Path) -> di
     """Publish n unique, valid submissions; wait for n outcomes; throughput and capture→outcome latency."""
     submissions = make_submissions(unique=n, duplicates=0, invalid=0, seed=11)
     sent_at = {s.lead_id: s.envelope.occurred_at.timestamp() for s in submissions}
-    pipe = Pipeline(bootstrap, database_url, workdir, env={"LEADFLOW_LOG_LEVEL": "WARNING"})
+    pipe = Pipeline(bootstrap, database_url, workdir)
     pipe.start()
     try:
         pipe.wait_healthy()

@@ -10,7 +10,6 @@ from itertools import groupby
 from typing import Any
 
 import orjson
-import structlog
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.runtime.clock import Clock
 from shared.runtime.db import Inbound, OutboxRow, RuntimeTables, UnitOfWork
 from shared.runtime.errors import PoisonMessageError, RetryBudgetExceededError, is_transient
-from shared.runtime.logging import get_logger
+from shared.runtime.logging import ProcessedLog, get_logger
 from shared.runtime.metrics import RuntimeMetrics
 from shared.runtime.outbox import DeadLetters, OutboxPublisher
 from shared.schemas.envelope import Envelope
@@ -98,6 +97,7 @@ class BatchProcessor:
         self.metrics = metrics
         self.clock = clock
         self.retry = retry
+        self.processed_log = ProcessedLog(service)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Decode, dead-letter, apply, publish. Raises RetryBudgetExceededError to ask for a rewind."""
@@ -148,7 +148,7 @@ class BatchProcessor:
                 await self.handlers[topic].handle(uow, list(run))
             rows = await uow.flush_outbox()
         self.metrics.transaction_seconds.observe(time.perf_counter() - started)
-        _log_processed(fresh, uow.outcomes)
+        _log_processed(self.processed_log, fresh, uow.outcomes)
         return rows
 
     async def _with_retry(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
@@ -176,16 +176,13 @@ def _record_of(message: Inbound) -> Record:
     return ConsumerRecord(message.topic, message.partition, message.offset, 0, 0, key, value, None, 0, len(value), [])
 
 
-def _log_processed(messages: Sequence[Inbound], outcomes: Mapping[Any, str]) -> None:
+def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Mapping[Any, str]) -> None:
     """One canonical line per processed message."""
+    if not log.enabled():
+        return
     for m in messages:
-        structlog.get_logger("leadflow.processed").info(
-            "event_processed",
-            topic=m.topic,
-            partition=m.partition,
-            offset=m.offset,
-            event_id=str(m.event_id),
-            lead_id=str(m.lead_id) if m.lead_id else None,
-            correlation_id=str(m.envelope.correlation_id),
-            outcome=outcomes.get(m.event_id, "applied"),
-        )
+        log.line({
+            "topic": m.topic, "partition": m.partition, "offset": m.offset, "event_id": str(m.event_id),
+            "lead_id": str(m.lead_id) if m.lead_id else None, "correlation_id": str(m.envelope.correlation_id),
+            "outcome": outcomes.get(m.event_id, "applied"),
+        })

@@ -97,9 +97,13 @@ class UnitOfWork:
     staged: list[tuple[str, Envelope]] = field(default_factory=list)
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
     _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
+    _now: datetime | None = None
 
     def now(self) -> datetime:
-        return self.clock.now()
+        """Transaction time: one instant for everything this unit of work writes."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
 
     def emit(  # noqa: PLR0913 -- the envelope's fields, all keyword-only
         self,
@@ -122,7 +126,7 @@ class UnitOfWork:
             correlation_id=correlation_id or (cause.envelope.correlation_id if cause else None),
             causation_id=causation,
             event_id=event_id,
-            occurred_at=self.clock.now(),
+            occurred_at=self.now(),
             seq=self._seq[seq_key],
         )
         self._seq[seq_key] += 1
@@ -180,7 +184,7 @@ _PG = postgresql.dialect()
 
 def _unnest_sql(table: Table, columns: Sequence[str], suffix: str) -> str:
     target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=_PG)}[]" for c in columns)
+    arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=_PG)}[]" for c in columns)  # %b: binary params
     names = ", ".join(f'"{c}"' for c in columns)
     return f"INSERT INTO {target} ({names}) SELECT * FROM unnest({arrays}) {suffix}"
 
