@@ -45,7 +45,7 @@ async def _apply(uow: UnitOfWork, fresh: Sequence[Inbound], resolution: BatchRes
         decision = resolution.decisions[message.lead_id]
         if decision is None:
             new_rows.append({"lead_id": message.lead_id, "source": lead.source, "first_seen_at": uow.now()})
-            unique = {**message.envelope.payload, "dedup": DedupVerdict(verdict="new").model_dump(mode="json")}
+            unique = {**message.raw, "dedup": DedupVerdict(verdict="new").model_dump(mode="json")}
             uow.emit(topics.LEADS_DEDUPLICATED, unique, lead_id=message.lead_id, cause=message)
             uow.outcome(message, "new")
             continue

@@ -19,7 +19,7 @@ async def on_lead_deduplicated(uow: UnitOfWork, messages: Sequence[Inbound]) -> 
         result = score_lead(lead)
         # The input was validated on decode; extending its dict skips re-validating our own output,
         # and our fields win over any same-named extra a channel sent along.
-        scored = {**message.envelope.payload, "score": result.score, "grade": result.grade,
+        scored = {**message.raw, "score": result.score, "grade": result.grade,
                   "temperature": result.temperature, "factors": [f.model_dump() for f in result.factors],
                   "model_version": MODEL_VERSION, "reason": "new_lead", "enrichment": {}}
         uow.emit(topics.LEADS_SCORED, scored, lead_id=message.lead_id, cause=message)

@@ -6,12 +6,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import groupby
 from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.runtime.clock import Clock
@@ -49,6 +50,12 @@ def validation_summary(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors(include_input=False))
 
 
+@cache
+def typed_envelope(payload_model: type[BaseModel]) -> type[Envelope]:
+    """An envelope whose payload is the topic's model, so one Rust pass validates the whole message."""
+    return create_model(f"Envelope[{payload_model.__name__}]", __base__=Envelope, payload=(payload_model, ...))
+
+
 def decode_record(record: Record, payload_model: type[BaseModel] | None) -> Inbound:
     """Bytes → envelope → payload, or PoisonMessageError naming what is broken."""
     try:
@@ -58,18 +65,17 @@ def decode_record(record: Record, payload_model: type[BaseModel] | None) -> Inbo
     if not isinstance(raw, dict):
         raise PoisonMessageError("invalid_envelope", "the value is not a JSON object")
     try:
-        envelope = Envelope.model_validate(raw)
+        if payload_model is None:
+            envelope = Envelope.model_validate(raw)
+        else:
+            envelope = typed_envelope(payload_model).model_validate_json(record.value or b"")
     except ValidationError as exc:
-        raise PoisonMessageError("invalid_envelope", validation_summary(exc)) from exc
+        in_payload = all(e["loc"][:1] == ("payload",) for e in exc.errors())
+        raise PoisonMessageError("invalid_payload" if in_payload else "invalid_envelope", validation_summary(exc)) from exc
     if envelope.event_type != event_type_of(record.topic) or envelope.schema_version != schema_version_of(record.topic):
         raise PoisonMessageError("wrong_topic", f"{envelope.event_type} v{envelope.schema_version} on {record.topic}")
-    payload: Any = envelope.payload
-    if payload_model is not None:
-        try:
-            payload = payload_model.model_validate(envelope.payload)
-        except ValidationError as exc:
-            raise PoisonMessageError("invalid_payload", validation_summary(exc)) from exc
-    return Inbound(record.topic, record.partition, record.offset, envelope, payload)
+    payload: Any = envelope.payload if payload_model is not None else raw["payload"]
+    return Inbound(record.topic, record.partition, record.offset, envelope, payload, raw["payload"])
 
 
 class BatchProcessor:
@@ -171,7 +177,7 @@ class BatchProcessor:
 
 def _record_of(message: Inbound) -> Record:
     """Rebuild the record a decoded message came from, for its dead letter."""
-    value = message.envelope.model_dump_json().encode()
+    value = orjson.dumps({**message.envelope.model_dump(mode="json"), "payload": message.raw})
     key = str(message.lead_id).encode() if message.lead_id else None
     return ConsumerRecord(message.topic, message.partition, message.offset, 0, 0, key, value, None, 0, len(value), [])
 

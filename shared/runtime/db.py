@@ -47,7 +47,6 @@ def runtime_tables(metadata: MetaData) -> RuntimeTables:
         Column("topic", Text, nullable=False),
         Column("key", LargeBinary),
         Column("value", LargeBinary, nullable=False),
-        Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
     )
     return RuntimeTables(metadata, processed, outbox)
@@ -76,6 +75,7 @@ class Inbound:
     offset: int
     envelope: Envelope
     payload: Any  # the topic's payload model, or the raw dict for lenient topics
+    raw: dict[str, Any]  # the payload as JSON-decoded: extend it to pass a lead on without re-validating
 
     @property
     def event_id(self) -> uuid.UUID:
@@ -158,25 +158,15 @@ class UnitOfWork:
         """Insert the staged events into the outbox; return the rows to publish after commit."""
         if not self.staged:
             return []
-        values = [_outbox_values(topic, env) for topic, env in self.staged]
-        await insert_rows(self.conn, self.tables.outbox, values)
         rows = [
-            OutboxRow(v["event_id"], v["topic"], v["key"], v["value"], [(k, h.encode()) for k, h in v["headers"]])
-            for v in values
+            OutboxRow(env.event_id, topic, env.kafka_key(), env.model_dump_json().encode(), env.kafka_headers())
+            for topic, env in self.staged
         ]
+        columns = {"event_id": [r.event_id for r in rows], "topic": [r.topic for r in rows],
+                   "key": [r.key for r in rows], "value": [r.value for r in rows]}
+        await insert_columns(self.conn, self.tables.outbox, columns)
         self.staged.clear()
         return rows
-
-
-def _outbox_values(topic: str, envelope: Envelope) -> dict[str, Any]:
-    headers = [(k, v.decode()) for k, v in envelope.kafka_headers()]
-    return {
-        "event_id": envelope.event_id,
-        "topic": topic,
-        "key": envelope.kafka_key(),
-        "value": envelope.model_dump_json().encode(),
-        "headers": headers,
-    }
 
 
 _PG = postgresql.dialect()
@@ -200,12 +190,19 @@ async def insert_rows(
     """
     if not rows:
         return []
-    columns = list(rows[0])
-    arrays = [[_adapt(table.c[c], row.get(c)) for row in rows] for c in columns]
+    columns = {c: [_adapt(table.c[c], row.get(c)) for row in rows] for c in rows[0]}
+    return await insert_columns(conn, table, columns, suffix)
+
+
+async def insert_columns(
+    conn: AsyncConnection, table: Table, columns: dict[str, list[Any]], suffix: str = ""
+) -> list[Any]:
+    """`insert_rows` for data already laid out one list per column."""
+    arrays = list(columns.values())
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     async with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:
-        await cursor.execute(_unnest_sql(table, columns, suffix), arrays)
+        await cursor.execute(_unnest_sql(table, list(columns), suffix), arrays)
         return list(await cursor.fetchall()) if cursor.description else []
 
 

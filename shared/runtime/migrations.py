@@ -7,7 +7,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.pool import NullPool
 
 
@@ -57,7 +56,6 @@ def create_runtime_tables(schema: str) -> None:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("key", sa.LargeBinary),
         sa.Column("value", sa.LargeBinary, nullable=False),
-        sa.Column("headers", JSONB, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         schema=schema,
     )

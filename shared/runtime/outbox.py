@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from typing import Any
@@ -79,14 +80,14 @@ class OutboxPublisher:
         outbox = self.tables.outbox
         async with self.engine.begin() as conn:
             stmt = (
-                select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
+                select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.value)
                 .where(outbox.c.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, grace_s))
                 .order_by(outbox.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             found = (await conn.execute(stmt)).all()
-            rows = [OutboxRow(r.event_id, r.topic, r.key, r.value, [(k, v.encode()) for k, v in r.headers]) for r in found]
+            rows = [OutboxRow(r.event_id, r.topic, r.key, r.value, _headers_of(r.value)) for r in found]
             if rows:
                 await self.send_confirmed(rows)
                 await conn.execute(self._delete(rows))
@@ -115,6 +116,16 @@ class OutboxPublisher:
                 self.metrics.failures.labels("relay").inc()
                 log.warning("outbox_relay_failed", error=repr(exc))
             await asyncio.sleep(interval_s)
+
+
+def _headers_of(value: bytes) -> list[tuple[str, bytes]]:
+    """Rebuild an event's Kafka headers from the event itself (the outbox does not store them twice)."""
+    event = orjson.loads(value)
+    return [
+        ("event_type", str(event["event_type"]).encode()),
+        ("schema_version", str(event["schema_version"]).encode()),
+        ("correlation_id", str(event["correlation_id"]).encode()),
+    ]
 
 
 class DeadLetters:

@@ -137,10 +137,11 @@ async def test_relay_publishes_rows_a_crash_left_in_the_outbox(harness) -> None:
     env = make_envelope(OUT, {"lead_id": str(uuid.uuid4()), "reason": "left behind"}, producer="t", lead_id=uuid.uuid4())
     async with engine.begin() as conn:  # committed effects whose publish never happened (killed in between)
         await conn.execute(tables.outbox.insert().values(
-            event_id=env.event_id, topic=OUT, key=env.kafka_key(), value=env.model_dump_json().encode(),
-            headers=[[k, v.decode()] for k, v in env.kafka_headers()]))
+            event_id=env.event_id, topic=OUT, key=env.kafka_key(), value=env.model_dump_json().encode()))
     assert await outbox.relay_once(grace_s=0) == 1
     assert await count(engine, "SELECT count(*) FROM probe.outbox") == 0
     got = await collect(kafka, [OUT], lambda c: len(c.of(OUT)) >= 1, timeout=10)
     assert [e["event_id"] for e in got.of(OUT)] == [str(env.event_id)]
+    (record,) = got.records[OUT]
+    assert dict(record.headers)["correlation_id"] == str(env.correlation_id).encode(), "headers rebuilt on relay"
     await asyncio.sleep(0)
