@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from psycopg.rows import namedtuple_row
-from psycopg.types.json import Jsonb
+import orjson
+from psycopg.types.json import Jsonb, set_json_dumps
 from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -170,6 +171,7 @@ class UnitOfWork:
 
 
 _PG = postgresql.dialect()
+set_json_dumps(orjson.dumps)  # psycopg's JSON params through orjson, not the stdlib encoder
 
 
 def _unnest_sql(table: Table, columns: Sequence[str], suffix: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,9 +164,19 @@ async def _start(spec: ServiceSpec, ctx: ServiceContext) -> None:
     log.info("service_started", kafka=s.kafka_bootstrap_servers, topics=list(spec.handlers))
 
 
+def tune_gc(threshold: int) -> None:
+    """Fewer, cheaper collections: batches allocate many short-lived objects and the default gen-0
+    threshold (700) made cyclic GC about 45% of a service's CPU; freezing moves start-up objects
+    (modules, schemas) out of every later collection. Measured in the closing note of issue 2."""
+    if threshold > 0:
+        gc.set_threshold(threshold, 20, 100)
+        gc.freeze()
+
+
 async def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
     assert ctx.outbox is not None
     s = spec.settings
+    tune_gc(s.gc_threshold)
     tasks.append(asyncio.create_task(ctx.outbox.relay_forever(s.relay_interval_s, s.relay_grace_s)))
     tasks.extend(asyncio.create_task(loop(ctx)) for loop in spec.loops)
 

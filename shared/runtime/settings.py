@@ -45,6 +45,7 @@ class ServiceSettings(BaseSettings):
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     retry_budget_s: float = Field(default=60.0, gt=0, description="in-handler retries before the batch is rewound")
+    gc_threshold: int = Field(default=50_000, ge=0, description="gen-0 GC threshold; 0 keeps Python's default")
 
     @classmethod
     def settings_customise_sources(  # noqa: PLR0913 -- pydantic-settings' hook signature
