@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, column, select, update, values
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import insert_rows, runtime_tables
+from shared.runtime.db import fetch_binary, insert_rows, runtime_tables
 
 metadata = MetaData(schema="dedup")
 tables = runtime_tables(metadata)
@@ -41,6 +41,16 @@ merges = Table(
 )
 
 
+_HOLDERS = """
+SELECT k.kind, k.value, k.lead_id FROM dedup.identity_keys k
+JOIN unnest(%b::text[], %b::text[]) AS wanted(kind, value) USING (kind, value)
+"""
+_REPOINT = """
+UPDATE dedup.identity_keys k SET lead_id = m.survivor
+FROM unnest(%b::uuid[], %b::uuid[]) AS m(merged, survivor) WHERE k.lead_id = m.merged
+"""
+
+
 async def known_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Lead ids already decided (kept or merged): a re-ingested lead is not decided twice."""
     kept = select(leads.c.lead_id).where(leads.c.lead_id.in_(lead_ids))
@@ -61,11 +71,8 @@ async def claim_keys(
     ordered = sorted(claims)  # a fixed lock order keeps concurrent claims from deadlocking
     rows = [{"kind": k, "value": v, "lead_id": lead, "created_at": now} for k, v, lead in ordered]
     await insert_rows(conn, identity_keys, rows, "ON CONFLICT DO NOTHING")
-    wanted = values(column("kind", Text), column("value", Text), name="wanted").data([(k, v) for k, v, _ in ordered])
-    stmt = select(identity_keys.c.kind, identity_keys.c.value, identity_keys.c.lead_id).join(
-        wanted, (identity_keys.c.kind == wanted.c.kind) & (identity_keys.c.value == wanted.c.value)
-    )
-    return {(row.kind, row.value): row.lead_id for row in await conn.execute(stmt)}
+    found = await fetch_binary(conn, _HOLDERS, [[k for k, _, _ in ordered], [v for _, v, _ in ordered]])
+    return {(row.kind, row.value): row.lead_id for row in found}
 
 
 async def save_new(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -77,10 +84,5 @@ async def save_merges(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> 
     """Log the merges and point each newcomer's own keys at its survivor, so later matches find it."""
     if not rows:
         return
-    mapping = values(column("merged", Uuid), column("survivor", Uuid), name="m").data(
-        [(r["lead_id"], r["surviving_lead_id"]) for r in rows]
-    )
-    await conn.execute(
-        update(identity_keys).where(identity_keys.c.lead_id == mapping.c.merged).values(lead_id=mapping.c.survivor)
-    )
+    await fetch_binary(conn, _REPOINT, [[r["lead_id"] for r in rows], [r["surviving_lead_id"] for r in rows]])
     await insert_rows(conn, merges, rows, "ON CONFLICT DO NOTHING")

@@ -38,9 +38,12 @@ class Pick:
     candidates: list[CandidateRep]
 
 
-def pick_round_robin(team: Team, counter: int, exclude: frozenset[str] = frozenset()) -> Pick:
+def pick_round_robin(
+    team: Team, counter: int, exclude: frozenset[str] = frozenset(), cycle_of_team: list[Rep] | None = None
+) -> Pick:
     """The rep at this turn of the team's rotation, skipping excluded reps; explain every other rep."""
-    cycle = [r for r in rotation(team) if r.id not in exclude]
+    full = cycle_of_team if cycle_of_team is not None else rotation(team)
+    cycle = [r for r in full if r.id not in exclude] if exclude else full
     chosen = cycle[(counter - 1) % len(cycle)] if cycle else None
     candidates = [
         CandidateRep(rep_id=r.id, selected=chosen is not None and r.id == chosen.id, reason=_reason(r, chosen, exclude))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.router import store
-from services.router.domain import pick_round_robin, routing_facts
+from services.router.domain import pick_round_robin, rotation, routing_facts
 from services.router.rules import RuleSet
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
@@ -45,6 +45,8 @@ class Router:
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
+        self.teams = {t.id: t for t in rules.teams}
+        self.rotations = {t.id: rotation(t) for t in rules.teams}
 
     async def on_lead_scored(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """First matching rule → its team's next rep; grade D, pool rules or no match → the pool."""
@@ -81,14 +83,15 @@ class Router:
         return Target(cause, lead_id, facts, rule.id, rule.team, pool_reason=f"rule {rule.id}")
 
     async def _route(self, uow: UnitOfWork, targets: Sequence[Target]) -> None:
-        teams = {t.id: t for t in self.rules.teams}
+        teams = self.teams
         turns = await store.take_turns(uow.conn, Counter(t.team_id for t in targets if t.team_id in teams))
         outcomes = Outcomes()
         for target in targets:
             if target.team_id not in teams:
                 outcomes.pooled.append((target, target.pool_reason))
                 continue
-            pick = pick_round_robin(teams[target.team_id], turns[target.team_id], target.exclude)
+            pick = pick_round_robin(teams[target.team_id], turns[target.team_id], target.exclude,
+                                    self.rotations[target.team_id])
             turns[target.team_id] += 1
             if pick.rep is None:
                 outcomes.pooled.append((target, f"no eligible rep in team {target.team_id}"))

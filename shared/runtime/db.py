@@ -192,7 +192,12 @@ async def insert_rows(
     """
     if not rows:
         return []
-    columns = {c: [_adapt(table.c[c], row.get(c)) for row in rows] for c in rows[0]}
+    columns = {}
+    for name in rows[0]:
+        values = [row.get(name) for row in rows]
+        if isinstance(table.c[name].type, JSONB):  # JSON needs psycopg's wrapper inside arrays
+            values = [Jsonb(v) if v is not None else None for v in values]
+        columns[name] = values
     return await insert_columns(conn, table, columns, suffix)
 
 
@@ -200,16 +205,16 @@ async def insert_columns(
     conn: AsyncConnection, table: Table, columns: dict[str, list[Any]], suffix: str = ""
 ) -> list[Any]:
     """`insert_rows` for data already laid out one list per column."""
-    arrays = list(columns.values())
+    return await fetch_binary(conn, _unnest_sql(table, list(columns), suffix), list(columns.values()))
+
+
+async def fetch_binary(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Run SQL with `%b` (binary) array parameters on the caller's transaction; rows as named tuples.
+
+    For set-based statements over a batch: the text never changes with the batch size.
+    """
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     async with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:
-        await cursor.execute(_unnest_sql(table, list(columns), suffix), arrays)
+        await cursor.execute(sql, params)
         return list(await cursor.fetchall()) if cursor.description else []
-
-
-def _adapt(column: Column[Any], value: Any) -> Any:
-    """JSON columns need psycopg's Jsonb wrapper inside arrays."""
-    if value is not None and isinstance(column.type, JSONB):
-        return Jsonb(value)
-    return value
