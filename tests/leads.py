@@ -24,10 +24,11 @@ class Submission:
     external_id: str
     envelope: Envelope
     kind: str  # unique | duplicate | invalid
+    source: str = SOURCE
 
     @property
     def lead_id(self) -> uuid.UUID:
-        return lead_id_for(SOURCE, self.external_id, self.envelope.event_id)
+        return lead_id_for(self.source, self.external_id, self.envelope.event_id)
 
 
 def _person(i: int, rng: random.Random) -> dict[str, Any]:
@@ -43,14 +44,16 @@ def _company(i: int, rng: random.Random) -> dict[str, Any]:
     return {"name": f"Company {i} Ltd", "employees": rng.choice([5, 50, 200, 2000]), **location}
 
 
-def make_submissions(unique: int = 930, duplicates: int = 50, invalid: int = 20, seed: int = 7) -> list[Submission]:
+def make_submissions(  # noqa: PLR0913 -- the data set's shape
+    unique: int = 930, duplicates: int = 50, invalid: int = 20, seed: int = 7, source: str = SOURCE, first: int = 0
+) -> list[Submission]:
     """`unique` people, `duplicates` re-appearances of them under new external ids, `invalid` without contact."""
     rng = random.Random(seed)
     payloads: list[tuple[str, dict[str, Any], str]] = []
-    for i in range(unique):
+    for i in range(first, first + unique):  # `first` keeps separate data sets' people apart
         payloads.append((f"u{i}", {"person": _person(i, rng), "company": _company(i, rng)}, "unique"))
     for d in range(duplicates):
-        i = rng.randrange(unique)
+        i = rng.randrange(unique)  # an index into payloads, so relative to `first`
         person = dict(payloads[i][1]["person"])
         if d % 2:
             person["email"] = person["email"].upper()  # same address, other case
@@ -61,8 +64,8 @@ def make_submissions(unique: int = 930, duplicates: int = 50, invalid: int = 20,
         payloads.append((f"x{k}", {"person": {"name": f"Nobody {k}"}, "company": {"name": "No Contact Co"}}, "invalid"))
     rng.shuffle(payloads)
     return [
-        Submission(ext, make_envelope(LEADS_CAPTURED, {"source": SOURCE, "external_id": ext, **body},
-                                      producer="tests@0", lead_id=None), kind)
+        Submission(ext, make_envelope(LEADS_CAPTURED, {"source": source, "external_id": ext, **body},
+                                      producer="tests@0", lead_id=None), kind, source)
         for ext, body, kind in payloads
     ]
 
