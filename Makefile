@@ -1,0 +1,44 @@
+# leadflow — the targets the README names. `run` and `test` set up the virtualenv when needed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run stop status test test-unit test-fast bench lint schemas clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup  ## start the whole pipeline on the embedded stack (Ctrl-C stops everything)
+	$(VENV)/bin/leadflow stack up
+
+stop: setup
+	$(VENV)/bin/leadflow stack down
+
+status: setup
+	$(VENV)/bin/leadflow stack status
+
+test: setup  ## every test: unit, component, integration, e2e, faults (real broker + Postgres)
+	$(PY) -m pytest -q
+
+test-fast: setup  ## no processes: unit + component
+	$(PY) -m pytest -q -m "unit or component"
+
+bench: setup  ## throughput and latency, with the same run's passthrough baseline
+	$(PY) -m bench.pipeline
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services cli
+
+schemas: setup  ## re-export the JSON Schemas after an additive change
+	$(PY) -m shared.schemas.export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
