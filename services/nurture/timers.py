@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from services.nurture import store
 from shared.runtime.db import UnitOfWork
 from shared.runtime.logging import get_logger
+from shared.runtime.loops import drain_forever
 from shared.runtime.service import ServiceContext
 from shared.schemas import topics
 from shared.schemas.envelope import LEADFLOW_NS
@@ -39,13 +39,4 @@ async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
 async def run_timers(ctx: ServiceContext) -> None:
     """Poll for due timers; never dies on a transient failure."""
     interval = float(ctx.state.get("timer_interval_s", 1.0))
-    while True:
-        try:
-            while await fire_due_once(ctx) > 0:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- the loop must outlive any single failure
-            ctx.metrics.failures.labels("timers").inc()
-            log.warning("timer_loop_failed", error=repr(exc))
-        await asyncio.sleep(interval)
+    await drain_forever(lambda: fire_due_once(ctx), interval_s=interval, metrics=ctx.metrics, stage="timers")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.runtime.db import OutboxRow, RuntimeTables
 from shared.runtime.errors import is_transient
 from shared.runtime.logging import get_logger
+from shared.runtime.loops import drain_forever
 from shared.runtime.metrics import RuntimeMetrics
 from shared.schemas.topics import dlq_topic
 
@@ -105,17 +106,8 @@ class OutboxPublisher:
 
     async def relay_forever(self, interval_s: float, grace_s: float) -> None:
         """The relay loop of ARCHITECTURE.md §5.5; never dies on a transient failure."""
-        while True:
-            try:
-                while await self.relay_once(grace_s) > 0:
-                    pass
-                await self.observe_backlog()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 -- the relay must outlive any single failure
-                self.metrics.failures.labels("relay").inc()
-                log.warning("outbox_relay_failed", error=repr(exc))
-            await asyncio.sleep(interval_s)
+        await drain_forever(lambda: self.relay_once(grace_s), interval_s=interval_s, metrics=self.metrics,
+                            stage="relay", after=self.observe_backlog)
 
 
 def _headers_of(value: bytes) -> list[tuple[str, bytes]]:
