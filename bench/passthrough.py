@@ -14,8 +14,14 @@ def create_app() -> FastStream:
     broker = KafkaBroker(os.environ["KAFKA_BOOTSTRAP_SERVERS"], client_id="bench-hop")
     source, target = os.environ["BENCH_HOP_IN"], os.environ["BENCH_HOP_OUT"]
 
-    @broker.subscriber(source, batch=True, group_id=f"bench-{source}", auto_offset_reset="earliest", max_records=500,
-                       batch_timeout_ms=100)
+    @broker.subscriber(
+        source,
+        batch=True,
+        group_id=f"bench-{source}",
+        auto_offset_reset="earliest",
+        max_records=500,
+        batch_timeout_ms=100,
+    )
     async def relay(bodies: list[Any]) -> None:
         for start in range(0, len(bodies), 100):  # one producer batch holds ~100 of these
             await broker.publish_batch(*bodies[start : start + 100], topic=target)

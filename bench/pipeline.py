@@ -56,13 +56,20 @@ def run_pipeline(bootstrap: str, database_url: str, n: int, workdir: Path, rate:
 
 def _warm_pipeline(bootstrap: str) -> None:
     """Measure steady state: consumer groups joined and first batches done before the clock starts."""
-    warm = make_submissions(unique=20, duplicates=0, invalid=0, seed=3, source=f"warm-{uuid.uuid4().hex[:8]}",
-                            first=10_000_000)  # people of their own: the measured leads must not merge into them
+    warm = make_submissions(
+        unique=20, duplicates=0, invalid=0, seed=3, source=f"warm-{uuid.uuid4().hex[:8]}", first=10_000_000
+    )  # people of their own: the measured leads must not merge into them
     ours = {str(s.lead_id) for s in warm}
     asyncio.run(publish(bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in warm]))
     outcome_topics = [topics.LEADS_ASSIGNED, topics.LEADS_POOLED]
-    asyncio.run(collect(bootstrap, outcome_topics, lambda c: sum(
-        e["lead_id"] in ours for t in outcome_topics for e in c.events[t].values()) >= len(warm), timeout=120))
+    asyncio.run(
+        collect(
+            bootstrap,
+            outcome_topics,
+            lambda c: sum(e["lead_id"] in ours for t in outcome_topics for e in c.events[t].values()) >= len(warm),
+            timeout=120,
+        )
+    )
 
 
 async def _publish(bootstrap: str, submissions: list[Any], rate: float) -> dict[Any, float]:
@@ -81,7 +88,9 @@ async def _publish(bootstrap: str, submissions: list[Any], rate: float) -> dict[
     return sent_at
 
 
-def _summarise(got: Collected, outcome_topics: list[str], sent_at: dict[Any, float], started: float, n: int) -> dict[str, Any]:
+def _summarise(
+    got: Collected, outcome_topics: list[str], sent_at: dict[Any, float], started: float, n: int
+) -> dict[str, Any]:
     latencies, last = [], started
     for topic in outcome_topics:
         first_copy = {}
@@ -94,17 +103,30 @@ def _summarise(got: Collected, outcome_topics: list[str], sent_at: dict[Any, flo
             latencies.append(at - sent_at[uuid.UUID(event["payload"]["lead_id"])])
             last = max(last, at)
     done = len(latencies)
-    return {"messages": done, "complete": done >= n, "seconds": last - started,
-            "per_second": done / (last - started), "latency_s": percentiles(latencies)}
+    return {
+        "messages": done,
+        "complete": done >= n,
+        "seconds": last - started,
+        "per_second": done / (last - started),
+        "latency_s": percentiles(latencies),
+    }
 
 
 def run_passthrough(bootstrap: str, n: int, workdir: Path) -> dict[str, Any]:
     """The same number of messages through five trivial FastStream hops, each its own process."""
     asyncio.run(ensure_topics(bootstrap, HOPS))
     procs = [
-        spawn([sys.executable, "-m", "faststream", "run", "bench.passthrough:create_app", "--factory"],
-              workdir / f"hop{i}.log", env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                                            "BENCH_HOP_IN": HOPS[i], "BENCH_HOP_OUT": HOPS[i + 1]}, cwd=REPO_ROOT)
+        spawn(
+            [sys.executable, "-m", "faststream", "run", "bench.passthrough:create_app", "--factory"],
+            workdir / f"hop{i}.log",
+            env={
+                **os.environ,
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "BENCH_HOP_IN": HOPS[i],
+                "BENCH_HOP_OUT": HOPS[i + 1],
+            },
+            cwd=REPO_ROOT,
+        )
         for i in range(5)
     ]
     try:
@@ -139,8 +161,13 @@ async def _measure_hops(bootstrap: str, n: int) -> dict[str, Any]:
     bodies = [(json.loads(r.value), r.timestamp / 1000) for r in got.records[HOPS[-1]]]
     latencies = [at - body["t"] for body, at in bodies if "t" in body]
     last = max(at for _, at in bodies)
-    return {"messages": len(latencies), "complete": len(latencies) >= n, "seconds": last - started,
-            "per_second": len(latencies) / (last - started), "latency_s": percentiles(latencies)}
+    return {
+        "messages": len(latencies),
+        "complete": len(latencies) >= n,
+        "seconds": last - started,
+        "per_second": len(latencies) / (last - started),
+        "latency_s": percentiles(latencies),
+    }
 
 
 def report(n: int, results: list[tuple[str, dict[str, Any]]]) -> None:
@@ -149,13 +176,20 @@ def report(n: int, results: list[tuple[str, dict[str, Any]]]) -> None:
         table.add_column(column, justify="right")
     for name, r in results:
         lat = r["latency_s"]
-        table.add_row(name, f"{r['messages']}", f"{r['seconds']:.1f}", f"{r['per_second']:.0f}",
-                      *(f"{lat[p] * 1000:.0f}" for p in ("p50", "p95", "p99")))
+        table.add_row(
+            name,
+            f"{r['messages']}",
+            f"{r['seconds']:.1f}",
+            f"{r['per_second']:.0f}",
+            *(f"{lat[p] * 1000:.0f}" for p in ("p50", "p95", "p99")),
+        )
     console.print(table)
     burst, baseline = results[0][1], results[-1][1]
     console.print(f"pipeline / passthrough throughput ratio: {burst['per_second'] / baseline['per_second']:.3f}")
-    console.print("burst latency is queueing behind n simultaneous submissions; the paced run shows latency"
-                  " at a sustainable arrival rate")
+    console.print(
+        "burst latency is queueing behind n simultaneous submissions; the paced run shows latency"
+        " at a sustainable arrival rate"
+    )
 
 
 def main() -> None:
@@ -173,8 +207,11 @@ def main() -> None:
             console.print(f"burst: {burst['per_second']:.0f} leads/s")
             paced = run_pipeline(bootstrap, fresh_database(server), args.paced_n, work / "logs", rate=args.rate)
             baseline = run_passthrough(bootstrap, args.n, work / "logs")
-    results = [(f"pipeline, burst of {args.n}", burst), (f"pipeline, {args.paced_n} at {args.rate:.0f}/s", paced),
-               ("passthrough, 5 FastStream hops", baseline)]
+    results = [
+        (f"pipeline, burst of {args.n}", burst),
+        (f"pipeline, {args.paced_n} at {args.rate:.0f}/s", paced),
+        ("passthrough, 5 FastStream hops", baseline),
+    ]
     report(args.n, results)
     out = REPO_ROOT / "bench-results"
     out.mkdir(exist_ok=True)

@@ -376,7 +376,7 @@ def _write_private(path: Path, content: Mapping[str, Any]) -> None:
 # --- Postgres: pgserver --------------------------------------------------------------------
 
 
-def _pgserver() -> Any:  # noqa: ANN401 - pgserver is imported lazily and untyped
+def _pgserver() -> Any:
     """Import pgserver without its XDG_RUNTIME_DIR warning reaching the terminal."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

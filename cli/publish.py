@@ -8,7 +8,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path  # noqa: TC003 -- typer resolves the command's annotations at runtime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer

@@ -24,7 +24,13 @@ MAX_TEXT = 40
 # event_type -> the payload paths worth a glance; other event types show their first few keys.
 SUMMARY_PATHS: dict[str, tuple[str, ...]] = {
     "leads.captured": (
-        "source", "external_id", "person.name", "person.phone", "person.email", "person.wechat", "company.name"
+        "source",
+        "external_id",
+        "person.name",
+        "person.phone",
+        "person.email",
+        "person.wechat",
+        "company.name",
     ),
     "leads.ingested": ("source", "external_id", "location.country", "location.sales_region", "quality.score"),
     "leads.rejected": ("source", "external_id", "errors"),

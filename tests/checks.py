@@ -22,8 +22,9 @@ def check_accounting(pipeline: Pipeline, submissions: list[Submission], collecte
     assert rejected == sorted(ext for ext, kind in kinds.items() if kind == "invalid")
     assert sum(outs == ["merged"] for outs in found.values()) == sum(k == "duplicate" for k in kinds.values())
     assert all(count == 1 for count in assignments_per_lead(collected).values())
-    twice = sql_rows(pipeline.database_url,
-                     "SELECT lead_id FROM router.assignments GROUP BY lead_id HAVING count(*) > 1")
+    twice = sql_rows(
+        pipeline.database_url, "SELECT lead_id FROM router.assignments GROUP BY lead_id HAVING count(*) > 1"
+    )
     assert not twice, f"leads assigned twice in the router's ledger: {twice[:5]}"
 
 

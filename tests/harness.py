@@ -48,11 +48,20 @@ class Pipeline:
         for name in names:
             self.ports.setdefault(name, free_port())
             log = (self.logdir / f"{name}.log").open("ab")
-            env = {**os.environ, **TEST_ENV, **self.env,
-                   "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DATABASE_URL": self.database_url}
-            self.procs[name] = subprocess.Popen(  # noqa: S603 -- our own command line
-                service_command(name, "127.0.0.1", self.ports[name]), cwd=REPO_ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env = {
+                **os.environ,
+                **TEST_ENV,
+                **self.env,
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "DATABASE_URL": self.database_url,
+            }
+            self.procs[name] = subprocess.Popen(
+                service_command(name, "127.0.0.1", self.ports[name]),
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
@@ -101,8 +110,10 @@ async def publish(bootstrap: str, topic: str, envelopes: Sequence[Envelope], raw
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        futures = [await producer.send(topic, e.model_dump_json().encode(), key=e.kafka_key(), headers=e.kafka_headers())
-                   for e in envelopes]
+        futures = [
+            await producer.send(topic, e.model_dump_json().encode(), key=e.kafka_key(), headers=e.kafka_headers())
+            for e in envelopes
+        ]
         futures += [await producer.send(topic, value) for value in raw]
         await asyncio.gather(*futures)
     finally:

@@ -54,7 +54,9 @@ def fresh_database(server_url: str) -> str:
     import sqlalchemy as sa  # noqa: PLC0415
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(server_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(
+        server_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()

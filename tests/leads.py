@@ -32,8 +32,12 @@ class Submission:
 
 
 def _person(i: int, rng: random.Random) -> dict[str, Any]:
-    return {"name": f"Person {i}", "title": rng.choice(TITLES), "email": f"person{i}@company{i}.example.com",
-            "phone": f"138{i:08d}"}
+    return {
+        "name": f"Person {i}",
+        "title": rng.choice(TITLES),
+        "email": f"person{i}@company{i}.example.com",
+        "phone": f"138{i:08d}",
+    }
 
 
 def _company(i: int, rng: random.Random) -> dict[str, Any]:
@@ -58,14 +62,23 @@ def make_submissions(  # noqa: PLR0913 -- the data set's shape
         if d % 2:
             person["email"] = person["email"].upper()  # same address, other case
         else:
-            person = {"name": person["name"], "phone": f"{person['phone'][:3]}-{person['phone'][3:7]}-{person['phone'][7:]}"}
+            person = {
+                "name": person["name"],
+                "phone": f"{person['phone'][:3]}-{person['phone'][3:7]}-{person['phone'][7:]}",
+            }
         payloads.append((f"d{d}", {"person": person, "company": payloads[i][1]["company"]}, "duplicate"))
     for k in range(invalid):
         payloads.append((f"x{k}", {"person": {"name": f"Nobody {k}"}, "company": {"name": "No Contact Co"}}, "invalid"))
     rng.shuffle(payloads)
     return [
-        Submission(ext, make_envelope(LEADS_CAPTURED, {"source": source, "external_id": ext, **body},
-                                      producer="tests@0", lead_id=None), kind, source)
+        Submission(
+            ext,
+            make_envelope(
+                LEADS_CAPTURED, {"source": source, "external_id": ext, **body}, producer="tests@0", lead_id=None
+            ),
+            kind,
+            source,
+        )
         for ext, body, kind in payloads
     ]
 
@@ -92,6 +105,8 @@ def assignments_per_lead(collected: Collected) -> Counter[str]:
 
 def all_accounted(submissions: list[Submission]) -> Any:
     """A `done` predicate: every submission has reached an outcome topic."""
+
     def done(collected: Collected) -> bool:
         return len(outcomes(submissions, collected)) >= len(submissions)
+
     return done

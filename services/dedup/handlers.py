@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from services.dedup import store
@@ -15,18 +16,18 @@ from shared.schemas.events import DedupVerdict, LeadIngested, LeadMerged
 async def on_lead_ingested(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
     """Match the batch on exact keys with a few set-based statements; a batch's own duplicates merge too."""
     fresh = await _undecided(uow, messages)
-    keys = {m.lead_id: identity_keys(m.payload) for m in fresh}
-    first_claims: dict[tuple[str, str], object] = {}
-    for message in fresh:
-        for key in keys[message.lead_id]:
-            first_claims.setdefault(key, message.lead_id)
+    keys = {lead_id: identity_keys(m.payload) for lead_id, m in fresh}
+    first_claims: dict[tuple[str, str], uuid.UUID] = {}
+    for lead_id, _ in fresh:
+        for key in keys[lead_id]:
+            first_claims.setdefault(key, lead_id)
     holders = await store.claim_keys(uow.conn, [(k, v, lead) for (k, v), lead in first_claims.items()], uow.now())
-    resolution = resolve_batch([(m.lead_id, keys[m.lead_id]) for m in fresh], holders)
+    resolution = resolve_batch([(lead_id, keys[lead_id]) for lead_id, _ in fresh], holders)
     await _apply(uow, fresh, resolution)
 
 
-async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[Inbound]:
-    """Leads not decided before (a re-ingested lead id is not decided twice)."""
+async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[tuple[uuid.UUID, Inbound]]:
+    """Leads not decided before (a re-ingested lead id is not decided twice), with their ids."""
     known = await store.known_leads(uow.conn, [m.lead_id for m in messages if m.lead_id])
     fresh = []
     for message in messages:
@@ -34,15 +35,15 @@ async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[Inbou
             uow.outcome(message, "already_known")
             continue
         known.add(message.lead_id)
-        fresh.append(message)
+        fresh.append((message.lead_id, message))
     return fresh
 
 
-async def _apply(uow: UnitOfWork, fresh: Sequence[Inbound], resolution: BatchResolution) -> None:
+async def _apply(uow: UnitOfWork, fresh: Sequence[tuple[uuid.UUID, Inbound]], resolution: BatchResolution) -> None:
     new_rows, merge_rows = [], []
-    for message in fresh:
+    for lead_id, message in fresh:
         lead: LeadIngested = message.payload
-        decision = resolution.decisions[message.lead_id]
+        decision = resolution.decisions[lead_id]
         if decision is None:
             new_rows.append({"lead_id": message.lead_id, "source": lead.source, "first_seen_at": uow.now()})
             unique = {**message.raw, "dedup": DedupVerdict(verdict="new").model_dump(mode="json")}
@@ -50,8 +51,14 @@ async def _apply(uow: UnitOfWork, fresh: Sequence[Inbound], resolution: BatchRes
             uow.outcome(message, "new")
             continue
         survivor, evidence = decision
-        merge_rows.append({"lead_id": message.lead_id, "surviving_lead_id": survivor,
-                           "evidence": [e.model_dump() for e in evidence], "merged_at": uow.now()})
+        merge_rows.append(
+            {
+                "lead_id": message.lead_id,
+                "surviving_lead_id": survivor,
+                "evidence": [e.model_dump() for e in evidence],
+                "merged_at": uow.now(),
+            }
+        )
         merged = LeadMerged(lead_id=message.lead_id, surviving_lead_id=survivor, source=lead.source, evidence=evidence)
         uow.emit(topics.LEADS_MERGED, merged, lead_id=survivor, cause=message)
         uow.outcome(message, "merged")

@@ -13,8 +13,19 @@ from services.ingest.regions import clean_province, country_code, sales_region
 from shared.schemas.envelope import LEADFLOW_NS
 from shared.schemas.events import FieldError, LeadCaptured, LeadIngested, LeadRejected, Location, Quality
 
-QUALITY_FIELDS = ("person.name", "person.title", "person.phone", "person.email", "company.name", "company.domain",
-                  "company.industry", "company.employees", "company.country", "company.region", "product_interest")
+QUALITY_FIELDS = (
+    "person.name",
+    "person.title",
+    "person.phone",
+    "person.email",
+    "company.name",
+    "company.domain",
+    "company.industry",
+    "company.employees",
+    "company.country",
+    "company.region",
+    "product_interest",
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,11 @@ def ingest(raw: dict[str, Any], event_id: uuid.UUID) -> Accepted | Rejected:
     except ValidationError as exc:
         return Rejected(_rejection(raw, [_field_error(e) for e in exc.errors(include_input=False)]))
     person = captured.person.model_copy(
-        update={"email": normalise_email(captured.person.email), "phone": normalise_phone(captured.person.phone),
-                "wechat": (captured.person.wechat or "").strip() or None}
+        update={
+            "email": normalise_email(captured.person.email),
+            "phone": normalise_phone(captured.person.phone),
+            "wechat": (captured.person.wechat or "").strip() or None,
+        }
     )
     if not (person.email or person.phone or person.wechat):
         error = FieldError(field="person", code="no_contact", message="needs a phone, an email or a wechat id")
@@ -67,18 +81,27 @@ def ingest(raw: dict[str, Any], event_id: uuid.UUID) -> Accepted | Rejected:
     country = country_code(captured.company.country)
     province = clean_province(captured.company.region)
     company = captured.company.model_copy(update={"country": country, "region": province})
-    location = Location(country=country, province=province, city=captured.company.city,
-                        sales_region=sales_region(country, province))
+    location = Location(
+        country=country, province=province, city=captured.company.city, sales_region=sales_region(country, province)
+    )
     # `original` keeps everything the channel sent; our own field names are not taken from it.
     fields = captured.model_dump(exclude={"person", "company", "location", "quality", "original"})
-    lead = LeadIngested(**fields, person=person, company=company, location=location,
-                        quality=_quality(person, company, captured), original=raw)
+    lead = LeadIngested(
+        **fields,
+        person=person,
+        company=company,
+        location=location,
+        quality=_quality(person, company, captured),
+        original=raw,
+    )
     return Accepted(lead_id_for(captured.source, captured.external_id, event_id), lead)
 
 
 def _quality(person: Any, company: Any, captured: LeadCaptured) -> Quality:
     values = {"person": person.model_dump(), "company": company.model_dump()}
-    present = [f for f in QUALITY_FIELDS if _lookup(values, f) or (f == "product_interest" and captured.product_interest)]
+    present = [
+        f for f in QUALITY_FIELDS if _lookup(values, f) or (f == "product_interest" and captured.product_interest)
+    ]
     return Quality(present=present, invalid=[], score=round(len(present) / len(QUALITY_FIELDS), 3))
 
 
@@ -88,7 +111,9 @@ def _lookup(values: dict[str, Any], dotted: str) -> Any:
 
 
 def _field_error(error: Any) -> FieldError:
-    return FieldError(field=".".join(str(p) for p in error["loc"]) or "<root>", code=error["type"], message=error["msg"])
+    return FieldError(
+        field=".".join(str(p) for p in error["loc"]) or "<root>", code=error["type"], message=error["msg"]
+    )
 
 
 def _rejection(raw: dict[str, Any], errors: list[FieldError]) -> LeadRejected:

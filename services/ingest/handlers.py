@@ -13,7 +13,11 @@ from shared.schemas import topics
 async def on_lead_captured(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
     """Validate and normalise each submission; a re-sent (source, external_id) makes no second lead."""
     results = [(m, ingest(m.payload, m.event_id)) for m in messages]
-    keyed = [(r.lead.source, r.lead.external_id, r.lead_id) for _, r in results if isinstance(r, Accepted) and r.lead.external_id]
+    keyed = [
+        (r.lead.source, r.lead.external_id, r.lead_id)
+        for _, r in results
+        if isinstance(r, Accepted) and r.lead.external_id
+    ]
     first_seen = await store.record_submissions(uow.conn, keyed, uow.now())
     emitted: set[tuple[str, str]] = set()
     for message, result in results:

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 _CN_REGIONS: dict[str, tuple[str, ...]] = {
-    "cn-east": ("上海", "江苏", "浙江", "安徽", "福建", "江西", "山东", "shanghai", "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi", "shandong"),
+    "cn-east": (
+        "上海",
+        "江苏",
+        "浙江",
+        "安徽",
+        "福建",
+        "江西",
+        "山东",
+        "shanghai",
+        "jiangsu",
+        "zhejiang",
+        "anhui",
+        "fujian",
+        "jiangxi",
+        "shandong",
+    ),
     "cn-north": ("北京", "天津", "河北", "山西", "内蒙古", "beijing", "tianjin", "hebei", "shanxi", "inner mongolia"),
     "cn-south": ("广东", "广西", "海南", "香港", "澳门", "guangdong", "guangxi", "hainan"),
     "cn-central": ("河南", "湖北", "湖南", "henan", "hubei", "hunan"),
@@ -14,18 +29,51 @@ _CN_REGIONS: dict[str, tuple[str, ...]] = {
 PROVINCE_REGION = {name: region for region, names in _CN_REGIONS.items() for name in names}
 
 COUNTRY_ALIASES = {
-    "china": "CN", "中国": "CN", "prc": "CN", "cn": "CN",
-    "united states": "US", "usa": "US", "us": "US", "美国": "US",
-    "united kingdom": "GB", "uk": "GB", "gb": "GB", "英国": "GB",
-    "germany": "DE", "deutschland": "DE", "de": "DE", "德国": "DE",
-    "france": "FR", "fr": "FR", "singapore": "SG", "sg": "SG", "新加坡": "SG",
-    "japan": "JP", "jp": "JP", "日本": "JP", "canada": "CA", "ca": "CA",
-    "australia": "AU", "au": "AU", "india": "IN", "in": "IN",
+    "china": "CN",
+    "中国": "CN",
+    "prc": "CN",
+    "cn": "CN",
+    "united states": "US",
+    "usa": "US",
+    "us": "US",
+    "美国": "US",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "gb": "GB",
+    "英国": "GB",
+    "germany": "DE",
+    "deutschland": "DE",
+    "de": "DE",
+    "德国": "DE",
+    "france": "FR",
+    "fr": "FR",
+    "singapore": "SG",
+    "sg": "SG",
+    "新加坡": "SG",
+    "japan": "JP",
+    "jp": "JP",
+    "日本": "JP",
+    "canada": "CA",
+    "ca": "CA",
+    "australia": "AU",
+    "au": "AU",
+    "india": "IN",
+    "in": "IN",
 }
 _COUNTRY_REGION = {
-    "US": "north-america", "CA": "north-america",
-    "GB": "europe", "DE": "europe", "FR": "europe", "NL": "europe", "ES": "europe", "IT": "europe",
-    "SG": "apac", "JP": "apac", "AU": "apac", "IN": "apac", "KR": "apac",
+    "US": "north-america",
+    "CA": "north-america",
+    "GB": "europe",
+    "DE": "europe",
+    "FR": "europe",
+    "NL": "europe",
+    "ES": "europe",
+    "IT": "europe",
+    "SG": "apac",
+    "JP": "apac",
+    "AU": "apac",
+    "IN": "apac",
+    "KR": "apac",
 }
 _SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
 
@@ -35,7 +83,7 @@ def country_code(country: str | None) -> str | None:
     if not country or not country.strip():
         return None
     key = country.strip().lower()
-    return COUNTRY_ALIASES.get(key, country.strip().upper() if len(key) == 2 else country.strip())  # noqa: PLR2004
+    return COUNTRY_ALIASES.get(key, country.strip().upper() if len(key) == 2 else country.strip())
 
 
 def clean_province(province: str | None) -> str | None:

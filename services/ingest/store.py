@@ -47,15 +47,28 @@ async def record_submissions(
     lead_ids = {(s, e): lead for s, e, lead in keys}
     if not seen:
         return set()
-    rows = [{"source": s, "external_id": e, "lead_id": lead_ids[s, e], "first_seen_at": now, "last_seen_at": now,
-             "times_seen": n} for (s, e), n in seen.items()]
-    result = await insert_rows(conn, submissions, rows, (
-        "ON CONFLICT (source, external_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, "
-        "times_seen = submissions.times_seen + EXCLUDED.times_seen "
-        "RETURNING source, external_id, (xmax = 0) AS inserted"
-    ))
+    rows = [
+        {
+            "source": s,
+            "external_id": e,
+            "lead_id": lead_ids[s, e],
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "times_seen": n,
+        }
+        for (s, e), n in seen.items()
+    ]
+    result = await insert_rows(
+        conn,
+        submissions,
+        rows,
+        (
+            "ON CONFLICT (source, external_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, "
+            "times_seen = submissions.times_seen + EXCLUDED.times_seen "
+            "RETURNING source, external_id, (xmax = 0) AS inserted"
+        ),
+    )
     return {(r.source, r.external_id) for r in result if r.inserted}
-
 
 
 async def save_rejects(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

@@ -10,7 +10,9 @@ from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas.events import LeadAssigned, SalesActivity
 
 # Any of these means the owner followed up (or the lead is settled): the recycle clock stops.
-STOPPING_ACTIVITIES = frozenset({"contacted", "follow_up", "qualified", "disqualified", "converted", "lost", "rejected"})
+STOPPING_ACTIVITIES = frozenset(
+    {"contacted", "follow_up", "qualified", "disqualified", "converted", "lost", "rejected"}
+)
 
 
 class Nurture:
@@ -22,13 +24,25 @@ class Nurture:
     async def on_lead_assigned(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """Start the follow-up clock; a new assignment supersedes the lead's previous clock."""
         assigned: list[LeadAssigned] = [m.payload for m in messages]
-        await store.stop_timers(uow.conn, [a.lead_id for a in assigned], uow.now(), keep=[a.assignment_id for a in assigned])
-        await store.start_timers(uow.conn, [
-            {"kind": "follow_up", "lead_id": a.lead_id, "assignment_id": a.assignment_id, "rep_id": a.rep_id,
-             "team_id": a.team_id, "correlation_id": m.envelope.correlation_id,
-             "due_at": uow.now() + self.follow_up, "created_at": uow.now()}
-            for m, a in zip(messages, assigned, strict=True)
-        ])
+        await store.stop_timers(
+            uow.conn, [a.lead_id for a in assigned], uow.now(), keep=[a.assignment_id for a in assigned]
+        )
+        await store.start_timers(
+            uow.conn,
+            [
+                {
+                    "kind": "follow_up",
+                    "lead_id": a.lead_id,
+                    "assignment_id": a.assignment_id,
+                    "rep_id": a.rep_id,
+                    "team_id": a.team_id,
+                    "correlation_id": m.envelope.correlation_id,
+                    "due_at": uow.now() + self.follow_up,
+                    "created_at": uow.now(),
+                }
+                for m, a in zip(messages, assigned, strict=True)
+            ],
+        )
         for message in messages:
             uow.outcome(message, "clock_started")
 
@@ -41,4 +55,6 @@ class Nurture:
         stopping: list[SalesActivity] = [m.payload for m in messages if m.payload.kind in STOPPING_ACTIVITIES]
         stopped = await store.stop_timers(uow.conn, [a.lead_id for a in stopping], uow.now())
         for message in messages:
-            uow.outcome(message, "clock_stopped" if stopped and message.payload.kind in STOPPING_ACTIVITIES else "noted")
+            uow.outcome(
+                message, "clock_stopped" if stopped and message.payload.kind in STOPPING_ACTIVITIES else "noted"
+            )

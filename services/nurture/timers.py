@@ -18,17 +18,27 @@ log = get_logger(__name__)
 
 async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
     """Fire up to `limit` due timers; safe with any number of nurture instances side by side."""
-    assert ctx.engine is not None and ctx.outbox is not None
+    if ctx.engine is None or ctx.outbox is None:
+        raise RuntimeError("nurture timers started before the service")
     async with ctx.engine.begin() as conn:
         uow = UnitOfWork(conn, ctx.tables, f"{ctx.name}@0.1.0", ctx.clock)
         fired = await store.claim_due(conn, ctx.clock.now(), limit)
         for timer in fired:
             recycled = LeadRecycled(
-                lead_id=timer.lead_id, assignment_id=timer.assignment_id, previous_rep_id=timer.rep_id,
-                team_id=timer.team_id, reason="follow_up_deadline_passed", exclude_rep_ids=[timer.rep_id],
+                lead_id=timer.lead_id,
+                assignment_id=timer.assignment_id,
+                previous_rep_id=timer.rep_id,
+                team_id=timer.team_id,
+                reason="follow_up_deadline_passed",
+                exclude_rep_ids=[timer.rep_id],
             )
-            uow.emit(topics.LEADS_RECYCLED, recycled, lead_id=timer.lead_id, correlation_id=timer.correlation_id,
-                     event_id=uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}"))
+            uow.emit(
+                topics.LEADS_RECYCLED,
+                recycled,
+                lead_id=timer.lead_id,
+                correlation_id=timer.correlation_id,
+                event_id=uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}"),
+            )
         rows = await uow.flush_outbox()
     if fired:
         log.info("timers_fired", count=len(fired))

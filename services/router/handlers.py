@@ -72,8 +72,9 @@ class Router:
             owners = await store.previous_owners(uow.conn, recycled.lead_id)
             attempt = await store.last_attempt(uow.conn, recycled.lead_id) + 1
             exclude = frozenset(owners | set(recycled.exclude_rep_ids) | {recycled.previous_rep_id})
-            target = Target(message, recycled.lead_id, dict(lead.facts), rule_id, lead.team_id, attempt, "recycled",
-                            exclude)
+            target = Target(
+                message, recycled.lead_id, dict(lead.facts), rule_id, lead.team_id, attempt, "recycled", exclude
+            )
             await self._route(uow, [target])
 
     def _target(self, cause: Inbound, lead_id: uuid.UUID, facts: dict[str, Any]) -> Target:
@@ -90,8 +91,9 @@ class Router:
             if target.team_id not in teams:
                 outcomes.pooled.append((target, target.pool_reason))
                 continue
-            pick = pick_round_robin(teams[target.team_id], turns[target.team_id], target.exclude,
-                                    self.rotations[target.team_id])
+            pick = pick_round_robin(
+                teams[target.team_id], turns[target.team_id], target.exclude, self.rotations[target.team_id]
+            )
             turns[target.team_id] += 1
             if pick.rep is None:
                 outcomes.pooled.append((target, f"no eligible rep in team {target.team_id}"))
@@ -102,15 +104,24 @@ class Router:
     def _assignment(self, target: Target, pick: Any) -> LeadAssigned:
         rule = next((r for r in self.rules.rules if r.id == target.rule_id), None)
         decision = Decision(
-            rule_id=target.rule_id or "", rule_set_version=self.rules.version,
-            matched={k: target.facts.get(k) for k in (rule.when if rule else {})}, candidates=pick.candidates,
+            rule_id=target.rule_id or "",
+            rule_set_version=self.rules.version,
+            matched={k: target.facts.get(k) for k in (rule.when if rule else {})},
+            candidates=pick.candidates,
             explanation=f"rule {target.rule_id} → team {target.team_id}; {pick.rep.id} is next in weighted round robin",
         )
         return LeadAssigned(
-            assignment_id=uuid.uuid5(LEADFLOW_NS, f"assignment/{target.cause.event_id}"), lead_id=target.lead_id,
-            rep_id=pick.rep.id, team_id=target.team_id or "", rule_id=target.rule_id or "",
-            rule_set_version=self.rules.version, strategy="round_robin", attempt=target.attempt,
-            grade=target.facts.get("grade"), reason=target.reason, decision=decision,
+            assignment_id=uuid.uuid5(LEADFLOW_NS, f"assignment/{target.cause.event_id}"),
+            lead_id=target.lead_id,
+            rep_id=pick.rep.id,
+            team_id=target.team_id or "",
+            rule_id=target.rule_id or "",
+            rule_set_version=self.rules.version,
+            strategy="round_robin",
+            attempt=target.attempt,
+            grade=target.facts.get("grade"),
+            reason=target.reason,
+            decision=decision,
         )
 
     async def _write(self, uow: UnitOfWork, outcomes: Outcomes) -> None:
@@ -125,21 +136,40 @@ class Router:
             uow.outcome(target.cause, "assigned")
         for target, reason in outcomes.pooled:
             lead_rows.append(_lead_row(target, "pooled", uow))
-            pooled = LeadPooled(lead_id=target.lead_id, reason=reason, rule_id=target.rule_id,
-                                rule_set_version=self.rules.version, grade=target.facts.get("grade"))
+            pooled = LeadPooled(
+                lead_id=target.lead_id,
+                reason=reason,
+                rule_id=target.rule_id,
+                rule_set_version=self.rules.version,
+                grade=target.facts.get("grade"),
+            )
             uow.emit(topics.LEADS_POOLED, pooled, lead_id=target.lead_id, cause=target.cause)
             uow.outcome(target.cause, "pooled")
-        await store.add_to_pool(uow.conn, [
-            {"lead_id": t.lead_id, "reason": reason, "rule_id": t.rule_id, "pooled_at": uow.now()}
-            for t, reason in outcomes.pooled
-        ])
+        await store.add_to_pool(
+            uow.conn,
+            [
+                {"lead_id": t.lead_id, "reason": reason, "rule_id": t.rule_id, "pooled_at": uow.now()}
+                for t, reason in outcomes.pooled
+            ],
+        )
         await store.save_leads(uow.conn, lead_rows)
 
 
 def _ledger_row(assigned: LeadAssigned, uow: UnitOfWork) -> dict[str, Any]:
     return {
-        **assigned.model_dump(include={"assignment_id", "lead_id", "rep_id", "team_id", "rule_id", "rule_set_version",
-                                       "strategy", "attempt", "reason"}),
+        **assigned.model_dump(
+            include={
+                "assignment_id",
+                "lead_id",
+                "rep_id",
+                "team_id",
+                "rule_id",
+                "rule_set_version",
+                "strategy",
+                "attempt",
+                "reason",
+            }
+        ),
         "decision": assigned.decision.model_dump(mode="json"),
         "created_at": uow.now(),
     }
@@ -148,5 +178,12 @@ def _ledger_row(assigned: LeadAssigned, uow: UnitOfWork) -> dict[str, Any]:
 def _lead_row(
     target: Target, status: str, uow: UnitOfWork, *, team_id: str | None = None, rep_id: str | None = None
 ) -> dict[str, Any]:
-    return {"lead_id": target.lead_id, "status": status, "team_id": team_id, "owner_rep_id": rep_id,
-            "grade": target.facts.get("grade"), "facts": target.facts, "updated_at": uow.now()}
+    return {
+        "lead_id": target.lead_id,
+        "status": status,
+        "team_id": team_id,
+        "owner_rep_id": rep_id,
+        "grade": target.facts.get("grade"),
+        "facts": target.facts,
+        "updated_at": uow.now(),
+    }

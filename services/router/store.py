@@ -71,11 +71,11 @@ async def take_turns(conn: AsyncConnection, wanted: Mapping[str, int]) -> dict[s
     """
     if not wanted:
         return {}
-    stmt = pg_insert(rr_counters).values([{"team_id": t, "counter": k} for t, k in sorted(wanted.items())])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["team_id"], set_={"counter": rr_counters.c.counter + stmt.excluded.counter}
+    insert = pg_insert(rr_counters).values([{"team_id": t, "counter": k} for t, k in sorted(wanted.items())])
+    upsert = insert.on_conflict_do_update(
+        index_elements=["team_id"], set_={"counter": rr_counters.c.counter + insert.excluded.counter}
     ).returning(rr_counters.c.team_id, rr_counters.c.counter)
-    return {row.team_id: int(row.counter) - wanted[row.team_id] + 1 for row in await conn.execute(stmt)}
+    return {row.team_id: int(row.counter) - wanted[row.team_id] + 1 for row in await conn.execute(upsert)}
 
 
 async def save_leads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -90,7 +90,9 @@ async def add_assignments(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
     if not rows:
         return set()
     active = [{**r, "status": "active"} for r in rows]
-    return {row[0] for row in await insert_rows(conn, assignments, active, "ON CONFLICT DO NOTHING RETURNING assignment_id")}
+    return {
+        row[0] for row in await insert_rows(conn, assignments, active, "ON CONFLICT DO NOTHING RETURNING assignment_id")
+    }
 
 
 async def close_assignment(conn: AsyncConnection, assignment_id: uuid.UUID, status: str) -> str | None:

@@ -9,9 +9,29 @@ from typing import Any, Literal
 from shared.schemas.events import LeadDeduplicated
 
 MODEL_VERSION = "rules-placeholder-1"
-FREE_MAIL = frozenset({"gmail.com", "qq.com", "163.com", "126.com", "outlook.com", "hotmail.com", "yahoo.com", "sina.com"})
-_SENIOR = ("ceo", "cto", "cfo", "coo", "founder", "owner", "president", "vp", "vice president", "director", "head",
-           "总经理", "总裁", "董事", "总监", "副总", "创始人", "负责人")
+FREE_MAIL = frozenset(
+    {"gmail.com", "qq.com", "163.com", "126.com", "outlook.com", "hotmail.com", "yahoo.com", "sina.com"}
+)
+_SENIOR = (
+    "ceo",
+    "cto",
+    "cfo",
+    "coo",
+    "founder",
+    "owner",
+    "president",
+    "vp",
+    "vice president",
+    "director",
+    "head",
+    "总经理",
+    "总裁",
+    "董事",
+    "总监",
+    "副总",
+    "创始人",
+    "负责人",
+)
 _MANAGER = ("manager", "lead", "经理", "主管")
 GRADE_THRESHOLDS: tuple[tuple[int, Literal["A", "B", "C"]], ...] = ((75, "A"), (55, "B"), (35, "C"))
 
@@ -48,7 +68,7 @@ class Score:
 
 
 def score_lead(lead: LeadDeduplicated) -> Score:
-    """Sum the factors, clamp to 0–100, grade and temperature by thresholds."""
+    """Sum the factors, clamp to 0-100, grade and temperature by thresholds."""
     factors = [f for f in (*_contact_factors(lead), *_fit_factors(lead)) if f.contribution]
     total = max(0, min(100, 20 + int(sum(f.contribution for f in factors))))
     grade: Literal["A", "B", "C", "D"] = next((g for floor, g in GRADE_THRESHOLDS if total >= floor), "D")

@@ -6,9 +6,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -26,8 +26,9 @@ from shared.schemas.topics import event_type_of, schema_version_of
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
 Handle = Callable[[UnitOfWork, Sequence[Inbound]], Awaitable[None]]
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ def decode_record(record: Record, payload_model: type[BaseModel] | None) -> Inbo
             envelope = typed_envelope(payload_model).model_validate_json(record.value or b"")
     except ValidationError as exc:
         in_payload = all(e["loc"][:1] == ("payload",) for e in exc.errors())
-        raise PoisonMessageError("invalid_payload" if in_payload else "invalid_envelope", validation_summary(exc)) from exc
+        raise PoisonMessageError(
+            "invalid_payload" if in_payload else "invalid_envelope", validation_summary(exc)
+        ) from exc
     if envelope.event_type != event_type_of(record.topic) or envelope.schema_version != schema_version_of(record.topic):
         raise PoisonMessageError("wrong_topic", f"{envelope.event_type} v{envelope.schema_version} on {record.topic}")
     payload: Any = envelope.payload if payload_model is not None else raw["payload"]
@@ -114,7 +117,7 @@ class BatchProcessor:
             try:
                 inbound.append(decode_record(record, self.handlers[record.topic].payload_model))
             except PoisonMessageError as exc:
-                await self._with_retry(lambda r=record, e=exc: self.dead_letters.send(r, e.code, e.message))
+                await self._with_retry(partial(self.dead_letters.send, record, exc.code, exc.message))
         if inbound:
             rows = await self._apply_isolating(inbound)
             await self.outbox.publish(rows)
@@ -124,20 +127,20 @@ class BatchProcessor:
     async def _apply_isolating(self, inbound: list[Inbound]) -> list[OutboxRow]:
         """The whole batch in one transaction; if one message breaks it, find it and dead-letter only it."""
         try:
-            return await self._with_retry(lambda: self._apply(inbound))
+            return await self._with_retry(partial(self._apply, inbound))
         except RetryBudgetExceededError:
             raise
-        except Exception:  # noqa: BLE001 -- any non-transient failure: fall back to one by one
+        except Exception:
             log.warning("batch_failed_isolating", size=len(inbound), exc_info=True)
         rows: list[OutboxRow] = []
         for message in inbound:
             try:
-                rows += await self._with_retry(lambda m=message: self._apply([m]))
+                rows += await self._with_retry(partial(self._apply, [message]))
             except RetryBudgetExceededError:
                 raise
             except Exception as exc:  # noqa: BLE001 -- a broken invariant: this message can never succeed
                 record = _record_of(message)
-                await self._with_retry(lambda r=record, e=exc: self.dead_letters.send(r, "processing_failed", repr(e)))
+                await self._with_retry(partial(self.dead_letters.send, record, "processing_failed", repr(exc)))
         return rows
 
     async def _apply(self, inbound: list[Inbound]) -> list[OutboxRow]:
@@ -157,7 +160,7 @@ class BatchProcessor:
         _log_processed(self.processed_log, fresh, uow.outcomes)
         return rows
 
-    async def _with_retry(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+    async def _with_retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Retry transient failures with exponential backoff, up to the budget."""
         deadline = time.monotonic() + self.retry.budget_s
         delay = self.retry.initial_s
@@ -187,8 +190,14 @@ def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Map
     if not log.enabled():
         return
     for m in messages:
-        log.line({
-            "topic": m.topic, "partition": m.partition, "offset": m.offset, "event_id": str(m.event_id),
-            "lead_id": str(m.lead_id) if m.lead_id else None, "correlation_id": str(m.envelope.correlation_id),
-            "outcome": outcomes.get(m.event_id, "applied"),
-        })
+        log.line(
+            {
+                "topic": m.topic,
+                "partition": m.partition,
+                "offset": m.offset,
+                "event_id": str(m.event_id),
+                "lead_id": str(m.lead_id) if m.lead_id else None,
+                "correlation_id": str(m.envelope.correlation_id),
+                "outcome": outcomes.get(m.event_id, "applied"),
+            }
+        )

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-from psycopg.rows import namedtuple_row
 import orjson
+from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb, set_json_dumps
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -144,7 +144,9 @@ class UnitOfWork:
         if not unique:
             return []
         rows = await insert_rows(
-            self.conn, self.tables.processed_events, [{"event_id": m.event_id, "topic": m.topic} for m in unique],
+            self.conn,
+            self.tables.processed_events,
+            [{"event_id": m.event_id, "topic": m.topic} for m in unique],
             "ON CONFLICT DO NOTHING RETURNING event_id",
         )
         fresh = {row[0] for row in rows}
@@ -163,14 +165,18 @@ class UnitOfWork:
             OutboxRow(env.event_id, topic, env.kafka_key(), env.model_dump_json().encode(), env.kafka_headers())
             for topic, env in self.staged
         ]
-        columns = {"event_id": [r.event_id for r in rows], "topic": [r.topic for r in rows],
-                   "key": [r.key for r in rows], "value": [r.value for r in rows]}
+        columns: dict[str, list[Any]] = {
+            "event_id": [r.event_id for r in rows],
+            "topic": [r.topic for r in rows],
+            "key": [r.key for r in rows],
+            "value": [r.value for r in rows],
+        }
         await insert_columns(self.conn, self.tables.outbox, columns)
         self.staged.clear()
         return rows
 
 
-_PG = postgresql.dialect()
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialect constructor is untyped
 set_json_dumps(orjson.dumps)  # psycopg's JSON params through orjson, not the stdlib encoder
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -32,11 +33,9 @@ async def ensure_topics(
         if not missing:
             return []
         new = [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor) for name in missing]
-        try:
+        # Another instance may create them between our list and create: that is the goal too.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            # Another instance created them between our list and create: that is the goal.
-            pass
         return missing
     finally:
         await admin.close()

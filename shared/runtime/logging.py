@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from datetime import UTC, datetime
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -40,7 +40,7 @@ def mask_value(value: Any) -> Any:
 
 
 def mask_pii(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: nothing that looks like a phone, email or person name leaves the process."""
+    """Structlog processor: nothing that looks like a phone, email or person name leaves the process."""
     for key, value in list(event_dict.items()):
         if key.lower() in PII_KEYS and value:
             event_dict[key] = _MASK

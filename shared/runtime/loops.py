@@ -12,7 +12,11 @@ log = get_logger(__name__)
 
 
 async def drain_forever(
-    step: Callable[[], Awaitable[int]], *, interval_s: float, metrics: RuntimeMetrics, stage: str,
+    step: Callable[[], Awaitable[int]],
+    *,
+    interval_s: float,
+    metrics: RuntimeMetrics,
+    stage: str,
     after: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Call `step` until it reports no work (0), run `after`, sleep, repeat; failures are counted and logged."""

@@ -35,17 +35,29 @@ class RuntimeMetrics:
             consumed=Counter(f"{p}_messages_consumed_total", "Messages consumed", ["topic"], registry=registry),
             produced=Counter(f"{p}_messages_produced_total", "Events published", ["topic"], registry=registry),
             duplicates=Counter(
-                f"{p}_duplicates_skipped_total", "Redelivered events absorbed by the inbox", ["topic"], registry=registry
+                f"{p}_duplicates_skipped_total",
+                "Redelivered events absorbed by the inbox",
+                ["topic"],
+                registry=registry,
             ),
-            dead_lettered=Counter(f"{p}_dlq_messages_total", "Messages sent to a DLQ", ["topic", "error"], registry=registry),
-            failures=Counter(f"{p}_transient_failures_total", "Retried transient failures", ["stage"], registry=registry),
+            dead_lettered=Counter(
+                f"{p}_dlq_messages_total", "Messages sent to a DLQ", ["topic", "error"], registry=registry
+            ),
+            failures=Counter(
+                f"{p}_transient_failures_total", "Retried transient failures", ["stage"], registry=registry
+            ),
             batch_size=Histogram(f"{p}_batch_size", "Messages per batch", buckets=_BATCH_BUCKETS, registry=registry),
             batch_seconds=Histogram(
                 f"{p}_batch_duration_seconds", "Batch processing time", buckets=_SECONDS_BUCKETS, registry=registry
             ),
             transaction_seconds=Histogram(
-                f"{p}_transaction_duration_seconds", "Database transaction time", buckets=_SECONDS_BUCKETS, registry=registry
+                f"{p}_transaction_duration_seconds",
+                "Database transaction time",
+                buckets=_SECONDS_BUCKETS,
+                registry=registry,
             ),
             outbox_backlog=Gauge(f"{p}_outbox_backlog", "Unsent outbox rows", registry=registry),
-            outbox_oldest_seconds=Gauge(f"{p}_outbox_oldest_age_seconds", "Age of the oldest unsent row", registry=registry),
+            outbox_oldest_seconds=Gauge(
+                f"{p}_outbox_oldest_age_seconds", "Age of the oldest unsent row", registry=registry
+            ),
         )

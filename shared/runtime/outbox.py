@@ -6,12 +6,11 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from typing import Any
-
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -74,7 +73,9 @@ class OutboxPublisher:
     def _delete(self, rows: Sequence[OutboxRow]) -> Any:
         """Sent rows go, by event id (no RETURNING of generated ids needed on the hot insert)."""
         outbox = self.tables.outbox
-        return delete(outbox).where(outbox.c.event_id == any_(bindparam("ids", [r.event_id for r in rows], ARRAY(Uuid))))
+        return delete(outbox).where(
+            outbox.c.event_id == any_(bindparam("ids", [r.event_id for r in rows], ARRAY(Uuid)))
+        )
 
     async def relay_once(self, grace_s: float, limit: int = 1000) -> int:
         """Publish rows older than the grace period; row locks keep parallel relays apart."""
@@ -106,8 +107,13 @@ class OutboxPublisher:
 
     async def relay_forever(self, interval_s: float, grace_s: float) -> None:
         """The relay loop of ARCHITECTURE.md §5.5; never dies on a transient failure."""
-        await drain_forever(lambda: self.relay_once(grace_s), interval_s=interval_s, metrics=self.metrics,
-                            stage="relay", after=self.observe_backlog)
+        await drain_forever(
+            lambda: self.relay_once(grace_s),
+            interval_s=interval_s,
+            metrics=self.metrics,
+            stage="relay",
+            after=self.observe_backlog,
+        )
 
 
 def _headers_of(value: bytes) -> list[tuple[str, bytes]]:

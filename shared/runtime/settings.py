@@ -48,7 +48,7 @@ class ServiceSettings(BaseSettings):
     gc_threshold: int = Field(default=50_000, ge=0, description="gen-0 GC threshold; 0 keeps Python's default")
 
     @classmethod
-    def settings_customise_sources(  # noqa: PLR0913 -- pydantic-settings' hook signature
+    def settings_customise_sources(
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,

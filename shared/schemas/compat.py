@@ -1,6 +1,6 @@
 """Find the changes between two JSON Schemas of one public event that break its consumers.
 
-The rule (ARCHITECTURE.md, introduction; §3–4): topic names, the envelope and the payload fields are public.
+The rule (ARCHITECTURE.md, introduction; §3-4): topic names, the envelope and the payload fields are public.
 Additive changes are free; anything else needs a new topic version. A change is compatible only
 if a consumer written against either schema can read events written against the other one: new
 consumers read retained or replayed old events, old consumers read new events.
@@ -212,7 +212,7 @@ def _compare_objects(walk: _Walk, path: str, old: Schema, new: Schema) -> None:
     _compare_additional(walk, path, old.get(extra, True), new.get(extra, True))
 
 
-def _compare_additional(walk: _Walk, path: str, old: Schema | bool, new: Schema | bool) -> None:
+def _compare_additional(walk: _Walk, path: str, old: Schema | bool, new: Schema | bool) -> None:  # noqa: FBT001 -- a JSON Schema value may be a boolean
     """Compare `additionalProperties`: map values are walked; closing an open object breaks."""
     if new is False and old is not False:
         walk.report(path, "additional properties no longer allowed")

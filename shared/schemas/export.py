@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out_dir = Path(args[0]) if args else DEFAULT_OUT_DIR
     for path in export_schemas(out_dir):
-        print(path)
+        print(path)  # noqa: T201 -- this is the command's output
     return 0
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aiokafka.structs import ConsumerRecord
 from faststream import TestApp
 from faststream.kafka import KafkaBroker, TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage  # noqa: TC002 -- FastDepends resolves the spy's annotations at runtime
+from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.message import FAKE_CONSUMER
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -107,7 +107,7 @@ class Outputs:
 
 
 def _spy(outputs: Outputs, topic: str) -> Callable[..., Any]:
-    async def record(body: Any, msg: KafkaMessage) -> None:  # noqa: ARG001 -- the raw record is what we keep
+    async def record(body: Any, msg: KafkaMessage) -> None:
         outputs.records[topic].append(msg.raw_message)
         outputs.arrived[topic].set()
 

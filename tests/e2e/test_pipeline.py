@@ -51,16 +51,34 @@ def test_resubmission_makes_no_second_lead(pipeline: Pipeline) -> None:
 def test_neglected_lead_is_recycled_to_another_rep(pipeline: Pipeline) -> None:
     pipeline.env["NURTURE_FOLLOW_UP_SECONDS"] = "3"
     pipeline.env["NURTURE_TIMER_INTERVAL_S"] = "0.2"
-    lead = make_envelope(topics.LEADS_CAPTURED, {
-        "source": "e2e-web", "external_id": "recycle-me",
-        "person": {"name": "Recycle Me", "email": "cto@bigcorp.example.com", "title": "CTO", "phone": "13912345678"},
-        "company": {"name": "Bigcorp", "country": "CN", "region": "浙江", "employees": 5000},
-        "product_interest": ["crm"]}, producer="tests@0", lead_id=None)
+    lead = make_envelope(
+        topics.LEADS_CAPTURED,
+        {
+            "source": "e2e-web",
+            "external_id": "recycle-me",
+            "person": {
+                "name": "Recycle Me",
+                "email": "cto@bigcorp.example.com",
+                "title": "CTO",
+                "phone": "13912345678",
+            },
+            "company": {"name": "Bigcorp", "country": "CN", "region": "浙江", "employees": 5000},
+            "product_interest": ["crm"],
+        },
+        producer="tests@0",
+        lead_id=None,
+    )
     pipeline.start()
     pipeline.wait_healthy()
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [lead]))
-    collected = asyncio.run(collect(pipeline.bootstrap, [topics.LEADS_ASSIGNED, topics.LEADS_RECYCLED],
-                                    lambda c: len(c.of(topics.LEADS_ASSIGNED)) >= 2, timeout=90))
+    collected = asyncio.run(
+        collect(
+            pipeline.bootstrap,
+            [topics.LEADS_ASSIGNED, topics.LEADS_RECYCLED],
+            lambda c: len(c.of(topics.LEADS_ASSIGNED)) >= 2,
+            timeout=90,
+        )
+    )
     assigned = sorted(collected.of(topics.LEADS_ASSIGNED), key=lambda e: e["payload"]["attempt"])
     assert len(assigned) >= 2
     first, second = assigned[0]["payload"], assigned[1]["payload"]

@@ -26,17 +26,27 @@ def test_a_full_restart_keeps_leads_assignments_and_pending_timers(pg_url: str, 
     asyncio.run(ensure_topics(bootstrap))
     (tmp_path / "logs").mkdir()
     submissions = make_submissions(unique=40, duplicates=5, invalid=5)
-    pipeline = Pipeline(bootstrap, pg_url, tmp_path / "logs", env={"NURTURE_FOLLOW_UP_SECONDS": str(FOLLOW_UP_S),
-                                                                    "NURTURE_TIMER_INTERVAL_S": "0.5"})
+    pipeline = Pipeline(
+        bootstrap,
+        pg_url,
+        tmp_path / "logs",
+        env={"NURTURE_FOLLOW_UP_SECONDS": str(FOLLOW_UP_S), "NURTURE_TIMER_INTERVAL_S": "0.5"},
+    )
     try:
         pipeline.start()
         pipeline.wait_healthy()
         asyncio.run(publish(bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in submissions]))
-        before = asyncio.run(collect(bootstrap, [topics.LEADS_ASSIGNED, topics.LEADS_POOLED, topics.LEADS_MERGED,
-                                                 topics.LEADS_REJECTED], all_accounted(submissions)))
+        before = asyncio.run(
+            collect(
+                bootstrap,
+                [topics.LEADS_ASSIGNED, topics.LEADS_POOLED, topics.LEADS_MERGED, topics.LEADS_REJECTED],
+                all_accounted(submissions),
+            )
+        )
         assigned = {e["payload"]["lead_id"] for e in before.of(topics.LEADS_ASSIGNED)}
-        assert wait_for_count(pg_url, "SELECT count(*) FROM nurture.timers WHERE status = 'pending'", len(assigned)) \
-            == len(assigned)
+        assert wait_for_count(
+            pg_url, "SELECT count(*) FROM nurture.timers WHERE status = 'pending'", len(assigned)
+        ) == len(assigned)
 
         pipeline.stop()  # everything down while the follow-up clocks are still running
         if broker is not None:
@@ -46,18 +56,28 @@ def test_a_full_restart_keeps_leads_assignments_and_pending_timers(pg_url: str, 
         pipeline.start()
         pipeline.wait_healthy()
 
-        kept = asyncio.run(collect(bootstrap, [topics.LEADS_CAPTURED, topics.LEADS_ASSIGNED], lambda c: False, timeout=5))
+        kept = asyncio.run(
+            collect(bootstrap, [topics.LEADS_CAPTURED, topics.LEADS_ASSIGNED], lambda c: False, timeout=5)
+        )
         assert len(kept.of(topics.LEADS_CAPTURED)) == len(submissions), "the broker lost captured events"
         assert {e["payload"]["lead_id"] for e in kept.of(topics.LEADS_ASSIGNED)} == assigned
         assert sql_rows(pg_url, "SELECT count(*) FROM router.assignments WHERE attempt = 1") == [(len(assigned),)]
         # The pending clocks survived: they fire after the restart and the leads go to other reps.
-        after = asyncio.run(collect(bootstrap, [topics.LEADS_RECYCLED, topics.LEADS_ASSIGNED], lambda c: len(
-            {e["payload"]["lead_id"] for e in c.of(topics.LEADS_RECYCLED)}) >= len(assigned), timeout=FOLLOW_UP_S + 90))
+        after = asyncio.run(
+            collect(
+                bootstrap,
+                [topics.LEADS_RECYCLED, topics.LEADS_ASSIGNED],
+                lambda c: len({e["payload"]["lead_id"] for e in c.of(topics.LEADS_RECYCLED)}) >= len(assigned),
+                timeout=FOLLOW_UP_S + 90,
+            )
+        )
         assert {e["payload"]["lead_id"] for e in after.of(topics.LEADS_RECYCLED)} == assigned
         fired = sql_rows(pg_url, "SELECT count(*) FROM nurture.timers WHERE status = 'fired'")
         assert fired[0][0] >= len(assigned)
-        twice = sql_rows(pg_url, "SELECT lead_id FROM router.assignments WHERE status = 'active' "
-                                 "GROUP BY lead_id HAVING count(*) > 1")
+        twice = sql_rows(
+            pg_url,
+            "SELECT lead_id FROM router.assignments WHERE status = 'active' GROUP BY lead_id HAVING count(*) > 1",
+        )
         assert not twice
     finally:
         pipeline.stop()

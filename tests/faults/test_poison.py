@@ -22,20 +22,33 @@ SCORED_DLQ = f"{topics.LEADS_SCORED}.dlq"
 def test_poison_goes_to_dlq_and_the_stream_goes_on(pipeline: Pipeline) -> None:
     submissions = make_submissions(unique=60, duplicates=5, invalid=5)
     wrong_type = make_envelope(topics.LEADS_INGESTED, {"source": "x"}, producer="tests@0", lead_id=None)
-    broken_payload = make_envelope(topics.LEADS_SCORED, {"score": "very high"}, producer="tests@0", lead_id=uuid.uuid4())
+    broken_payload = make_envelope(
+        topics.LEADS_SCORED, {"score": "very high"}, producer="tests@0", lead_id=uuid.uuid4()
+    )
     pipeline.start()
     pipeline.wait_healthy()
     half = len(submissions) // 2
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in submissions[:half]]))
-    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [wrong_type],
-                        raw=[b"\x00not json at all", b'{"event_id": "not-a-uuid", "payload": {}}', b"[1, 2, 3]"]))
+    asyncio.run(
+        publish(
+            pipeline.bootstrap,
+            topics.LEADS_CAPTURED,
+            [wrong_type],
+            raw=[b"\x00not json at all", b'{"event_id": "not-a-uuid", "payload": {}}', b"[1, 2, 3]"],
+        )
+    )
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_SCORED, [broken_payload]))
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in submissions[half:]]))
 
     collected = asyncio.run(collect(pipeline.bootstrap, OUTCOME_TOPICS, all_accounted(submissions)))
     check_accounting(pipeline, submissions, collected)
-    dead = asyncio.run(collect(pipeline.bootstrap, [CAPTURED_DLQ, SCORED_DLQ],
-                               lambda c: len(c.records[CAPTURED_DLQ]) >= 4 and len(c.records[SCORED_DLQ]) >= 1))
+    dead = asyncio.run(
+        collect(
+            pipeline.bootstrap,
+            [CAPTURED_DLQ, SCORED_DLQ],
+            lambda c: len(c.records[CAPTURED_DLQ]) >= 4 and len(c.records[SCORED_DLQ]) >= 1,
+        )
+    )
     codes = sorted(dict(r.headers)["dlq.error_code"].decode() for r in dead.records[CAPTURED_DLQ])
     assert codes == ["invalid_envelope", "invalid_envelope", "invalid_json", "wrong_topic"]
     (scored,) = dead.records[SCORED_DLQ]

@@ -53,8 +53,9 @@ class Probe:
 def records(count: int) -> list[ConsumerRecord]:
     out = []
     for n in range(count):
-        env = make_envelope(IN, {"lead_id": str(uuid.uuid4()), "reason": "t", "engagement_score": n},
-                            producer="t", lead_id=uuid.uuid4())
+        env = make_envelope(
+            IN, {"lead_id": str(uuid.uuid4()), "reason": "t", "engagement_score": n}, producer="t", lead_id=uuid.uuid4()
+        )
         value = env.model_dump_json().encode()
         out.append(ConsumerRecord(IN, 0, n, 0, 0, env.kafka_key(), value, None, 0, len(value), []))
     return out
@@ -75,8 +76,14 @@ async def harness(kafka: str, pg_url: str):
 
     def build(probe: Probe, budget_s: float = 5.0) -> BatchProcessor:
         return BatchProcessor(
-            service="probe", handlers={IN: TopicHandler(probe.handle, None)}, engine=engine, tables=tables,
-            outbox=outbox, dead_letters=DeadLetters(producer, "probe", metrics), metrics=metrics, clock=SystemClock(),
+            service="probe",
+            handlers={IN: TopicHandler(probe.handle, None)},
+            engine=engine,
+            tables=tables,
+            outbox=outbox,
+            dead_letters=DeadLetters(producer, "probe", metrics),
+            metrics=metrics,
+            clock=SystemClock(),
             retry=RetryPolicy(initial_s=0.05, max_s=0.2, budget_s=budget_s),
         )
 
@@ -85,12 +92,12 @@ async def harness(kafka: str, pg_url: str):
     await engine.dispose()
 
 
-async def count(engine, query: str) -> int:  # noqa: ANN001
+async def count(engine, query: str) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(sa.text(query))).scalar_one())
 
 
-async def test_a_broken_message_is_dead_lettered_alone_and_the_rest_applied(harness) -> None:  # noqa: ANN001
+async def test_a_broken_message_is_dead_lettered_alone_and_the_rest_applied(harness) -> None:
     build, engine, _, metrics, kafka = harness
     await build(Probe(poison=3)).process(records(6))
     assert await count(engine, "SELECT count(*) FROM probe.items") == 5
@@ -103,7 +110,7 @@ async def test_a_broken_message_is_dead_lettered_alone_and_the_rest_applied(harn
     assert metrics.dead_lettered.labels(IN, "processing_failed")._value.get() == 1
 
 
-async def test_transient_failures_are_retried_not_dead_lettered(harness) -> None:  # noqa: ANN001
+async def test_transient_failures_are_retried_not_dead_lettered(harness) -> None:
     build, engine, _, metrics, _ = harness
     await build(Probe(transient_failures=2)).process(records(4))
     assert await count(engine, "SELECT count(*) FROM probe.items") == 4
@@ -112,14 +119,14 @@ async def test_transient_failures_are_retried_not_dead_lettered(harness) -> None
     assert metrics.dead_lettered.labels(IN, "processing_failed")._value.get() == 0
 
 
-async def test_retry_budget_exhausted_asks_for_a_rewind_and_applies_nothing(harness) -> None:  # noqa: ANN001
+async def test_retry_budget_exhausted_asks_for_a_rewind_and_applies_nothing(harness) -> None:
     build, engine, _, _, _ = harness
     with pytest.raises(RetryBudgetExceededError):
         await build(Probe(transient_failures=1000), budget_s=0.3).process(records(3))
     assert await count(engine, "SELECT count(*) FROM probe.processed_events") == 0
 
 
-async def test_a_redelivered_batch_is_applied_once(harness) -> None:  # noqa: ANN001
+async def test_a_redelivered_batch_is_applied_once(harness) -> None:
     build, engine, _, metrics, kafka = harness
     batch = records(5)
     processor = build(Probe())
@@ -132,12 +139,17 @@ async def test_a_redelivered_batch_is_applied_once(harness) -> None:  # noqa: AN
     assert sum(got.copies.values()) == 5, "no second publication of any event"
 
 
-async def test_relay_publishes_rows_a_crash_left_in_the_outbox(harness) -> None:  # noqa: ANN001
+async def test_relay_publishes_rows_a_crash_left_in_the_outbox(harness) -> None:
     _, engine, outbox, _, kafka = harness
-    env = make_envelope(OUT, {"lead_id": str(uuid.uuid4()), "reason": "left behind"}, producer="t", lead_id=uuid.uuid4())
+    env = make_envelope(
+        OUT, {"lead_id": str(uuid.uuid4()), "reason": "left behind"}, producer="t", lead_id=uuid.uuid4()
+    )
     async with engine.begin() as conn:  # committed effects whose publish never happened (killed in between)
-        await conn.execute(tables.outbox.insert().values(
-            event_id=env.event_id, topic=OUT, key=env.kafka_key(), value=env.model_dump_json().encode()))
+        await conn.execute(
+            tables.outbox.insert().values(
+                event_id=env.event_id, topic=OUT, key=env.kafka_key(), value=env.model_dump_json().encode()
+            )
+        )
     assert await outbox.relay_once(grace_s=0) == 1
     assert await count(engine, "SELECT count(*) FROM probe.outbox") == 0
     got = await collect(kafka, [OUT], lambda c: len(c.of(OUT)) >= 1, timeout=10)

@@ -47,7 +47,11 @@ def upgrade() -> None:
     )
     # The invariant "never assigned twice": at most one active assignment per lead, in Postgres.
     op.create_index(
-        "one_active_assignment_per_lead", "assignments", ["lead_id"], unique=True, schema=SCHEMA,
+        "one_active_assignment_per_lead",
+        "assignments",
+        ["lead_id"],
+        unique=True,
+        schema=SCHEMA,
         postgresql_where=sa.text("status = 'active'"),
     )
     op.create_table(
