@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.schemas.compat import breaking_changes
 from shared.schemas.envelope import Envelope
 from shared.schemas.events import PAYLOADS
 from shared.schemas.topics import ALL_TOPICS, event_type_of, schema_version_of
@@ -82,11 +83,28 @@ def render(schema: Schema) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+class IncompatibleSchemaError(ValueError):
+    """Re-exporting would replace a published schema with one its consumers cannot read."""
+
+
 def export_schemas(out_dir: Path) -> list[Path]:
-    """Write every schema to `out_dir` and return the paths written."""
+    """Write every schema to `out_dir` and return the paths written.
+
+    An existing file is only replaced by a compatible one: a breaking change to a published topic
+    needs a new version (a new topic), so re-exporting can never hide it from the contract test.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    schemas = all_schemas()
+    problems = [
+        f"{name}: {change}"
+        for name, schema in schemas.items()
+        if (path := out_dir / name).exists()
+        for change in breaking_changes(json.loads(path.read_text(encoding="utf-8")), schema)
+    ]
+    if problems:
+        raise IncompatibleSchemaError("refusing to export incompatible schemas:\n" + "\n".join(problems))
     written = []
-    for name, schema in all_schemas().items():
+    for name, schema in schemas.items():
         path = out_dir / name
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)

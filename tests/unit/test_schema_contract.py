@@ -253,3 +253,19 @@ def test_changing_a_topics_constant_event_type_is_breaking() -> None:
 def test_identical_event_schemas_have_no_breaking_changes() -> None:
     """Every current schema is compatible with itself."""
     assert all(breaking_changes(schema, schema) == [] for schema in all_schemas().values())
+
+
+@pytest.mark.unit
+def test_export_refuses_to_overwrite_a_published_schema_with_a_breaking_one(tmp_path: Path) -> None:
+    from shared.schemas.export import IncompatibleSchemaError, export_schemas, render  # noqa: PLC0415
+
+    export_schemas(tmp_path)
+    published = tmp_path / "leads.scored.v1.json"
+    schema = json.loads(published.read_text(encoding="utf-8"))
+    payload = schema["properties"]["payload"]
+    payload["properties"]["brand_new_required"] = {"type": "string"}
+    payload["required"] = [*payload["required"], "brand_new_required"]
+    published.write_text(render(schema), encoding="utf-8")  # as if it had been published with that field
+    with pytest.raises(IncompatibleSchemaError, match="leads.scored.v1.json"):
+        export_schemas(tmp_path)
+    assert "brand_new_required" in published.read_text(encoding="utf-8"), "the published file must stay untouched"
