@@ -266,6 +266,6 @@ def test_export_refuses_to_overwrite_a_published_schema_with_a_breaking_one(tmp_
     payload["properties"]["brand_new_required"] = {"type": "string"}
     payload["required"] = [*payload["required"], "brand_new_required"]
     published.write_text(render(schema), encoding="utf-8")  # as if it had been published with that field
-    with pytest.raises(IncompatibleSchemaError, match="leads.scored.v1.json"):
+    with pytest.raises(IncompatibleSchemaError, match=r"leads\.scored\.v1\.json"):
         export_schemas(tmp_path)
     assert "brand_new_required" in published.read_text(encoding="utf-8"), "the published file must stay untouched"
