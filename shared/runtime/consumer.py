@@ -178,11 +178,25 @@ class BatchProcessor:
                 delay = min(delay * 2, self.retry.max_s)
 
 
+def consumer_record(  # noqa: PLR0913 -- the record's coordinates
+    topic: str,
+    value: bytes | None,
+    *,
+    partition: int = 0,
+    offset: int = 0,
+    key: bytes | None = None,
+    headers: Sequence[tuple[str, bytes]] = (),
+) -> Record:
+    """A ConsumerRecord as the broker would deliver it (for dead letters of decoded messages, and tests)."""
+    size = len(value or b"")
+    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key or b""), size, list(headers))
+
+
 def _record_of(message: Inbound) -> Record:
     """Rebuild the record a decoded message came from, for its dead letter."""
     value = orjson.dumps({**message.envelope.model_dump(mode="json"), "payload": message.raw})
     key = str(message.lead_id).encode() if message.lead_id else None
-    return ConsumerRecord(message.topic, message.partition, message.offset, 0, 0, key, value, None, 0, len(value), [])
+    return consumer_record(message.topic, value, partition=message.partition, offset=message.offset, key=key)
 
 
 def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Mapping[Any, str]) -> None:

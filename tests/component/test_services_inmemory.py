@@ -35,6 +35,7 @@ from services.router.settings import RouterSettings
 from services.scoring.app import create_app as create_scoring
 from services.scoring.settings import ScoringSettings
 from shared.runtime import service
+from shared.runtime.consumer import consumer_record as runtime_record
 from shared.runtime.settings import normalise_database_url
 from shared.schemas import topics
 from shared.schemas.envelope import Envelope, make_envelope
@@ -316,19 +317,7 @@ async def test_ingest_commits_offsets_only_after_the_outgoing_event_is_published
 
 
 def consumer_record(topic: str, value: bytes, partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=value,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=len(value),
-        headers=[],
-    )
+    return runtime_record(topic, value, partition=partition, offset=offset)
 
 
 async def deliver_batch(app: AsgiFastStream, group_id: str, records: list[ConsumerRecord[bytes, bytes]]) -> None:

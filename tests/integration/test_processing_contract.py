@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, Table
 from sqlalchemy.exc import OperationalError
 
 from shared.runtime.clock import SystemClock
-from shared.runtime.consumer import BatchProcessor, RetryPolicy, TopicHandler
+from shared.runtime.consumer import BatchProcessor, RetryPolicy, TopicHandler, consumer_record
 from shared.runtime.db import Inbound, UnitOfWork, create_engine, runtime_tables
 from shared.runtime.errors import RetryBudgetExceededError
 from shared.runtime.metrics import RuntimeMetrics
@@ -56,8 +56,7 @@ def records(count: int) -> list[ConsumerRecord]:
         env = make_envelope(
             IN, {"lead_id": str(uuid.uuid4()), "reason": "t", "engagement_score": n}, producer="t", lead_id=uuid.uuid4()
         )
-        value = env.model_dump_json().encode()
-        out.append(ConsumerRecord(IN, 0, n, 0, 0, env.kafka_key(), value, None, 0, len(value), []))
+        out.append(consumer_record(IN, env.model_dump_json().encode(), offset=n, key=env.kafka_key()))
     return out
 
 

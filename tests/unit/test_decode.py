@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from shared.runtime.consumer import decode_record
+from shared.runtime.consumer import consumer_record, decode_record
 from shared.runtime.errors import PoisonMessageError
 from shared.schemas import topics
 from shared.schemas.envelope import make_envelope
@@ -23,19 +23,7 @@ PHONE = "13800138000"
 def record(
     value: bytes | None, topic: str = topics.LEADS_CAPTURED, partition: int = 2, offset: int = 17
 ) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=value,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=len(value or b""),
-        headers=[],
-    )
+    return consumer_record(topic, value, partition=partition, offset=offset)
 
 
 def envelope_dict(topic: str = topics.LEADS_CAPTURED, payload: dict[str, Any] | None = None) -> dict[str, Any]:
