@@ -121,9 +121,14 @@ def _subscribe(broker: KafkaBroker, spec: ServiceSpec, ctx: ServiceContext) -> N
         processor: BatchProcessor = ctx.state["processor"]
         try:
             await processor.process(msg.raw_message)
-        except RetryBudgetExceededError:
-            log.exception("batch_rewound_after_retries", size=len(msg.raw_message))
-            await msg.nack()  # seek back: the batch is redelivered, never skipped
+        except Exception as exc:
+            # Never let a later batch's commit skip this one: rewind and retry. A stuck partition
+            # shows in lag and logs; a skipped one would be leads lost without a trace.
+            stage = "retries_exhausted" if isinstance(exc, RetryBudgetExceededError) else "unexpected_error"
+            log.exception("batch_rewound", reason=stage, size=len(msg.raw_message))
+            ctx.metrics.failures.labels(f"batch_{stage}").inc()
+            await msg.nack()  # seek back to each partition's first record of the batch
+            await asyncio.sleep(min(ctx.settings.retry_max_s, 1.0))  # no hot loop on a persistent fault
             return
         try:
             await msg.ack()

@@ -366,6 +366,40 @@ async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry
     assert await scalar(pg_url, "SELECT count(*) FROM ingest.processed_events") == 0  # rolled back
 
 
+async def test_an_unexpected_failure_rewinds_the_batch_instead_of_letting_a_later_commit_skip_it(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    _settings_env(monkeypatch, pg_url)
+    monkeypatch.setenv("LEADFLOW_RETRY_MAX_S", "0.01")
+    app = create_ingest(IngestSettings())
+    commits: list[None] = []
+    seeks: list[tuple[str, int, int]] = []
+
+    async def commit() -> None:
+        commits.append(None)
+
+    def seek(partition: Any, offset: int) -> None:
+        seeks.append((partition.topic, partition.partition, offset))
+
+    async def dead_letter_broken(*_: Any) -> None:
+        raise RuntimeError("a bug in the dead-letter path")
+
+    monkeypatch.setattr(FAKE_CONSUMER, "commit", commit)
+    monkeypatch.setattr(FAKE_CONSUMER, "seek", seek)
+    async with running(app, INGEST_OUT, monkeypatch) as out:
+        monkeypatch.setattr("shared.runtime.outbox.DeadLetters.send", dead_letter_broken)
+        good = envelope_bytes(topics.LEADS_CAPTURED, captured())[0]
+        batch = [
+            consumer_record(topics.LEADS_CAPTURED, b"not json", 3, 7),
+            consumer_record(topics.LEADS_CAPTURED, good, 3, 8),
+        ]
+        await deliver_batch(app, "ingest", batch)
+
+    assert commits == [], "offsets must not move past a batch that failed"
+    assert seeks == [(topics.LEADS_CAPTURED, 3, 7)]
+    assert out.records[topics.LEADS_INGESTED] == []
+
+
 # --- dedup ---------------------------------------------------------------------------------------
 
 
