@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out_dir = Path(args[0]) if args else DEFAULT_OUT_DIR
     for path in export_schemas(out_dir):
-        print(path)  # noqa: T201 -- this is the command's output
+        sys.stdout.write(f"{path}\n")
     return 0
 
 

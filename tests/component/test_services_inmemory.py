@@ -330,13 +330,9 @@ async def deliver_batch(app: AsgiFastStream, group_id: str, records: list[Consum
     await subscriber.process_message(tuple(records))
 
 
-async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry_budget(
-    monkeypatch: pytest.MonkeyPatch, pg_url: str
-) -> None:
-    _settings_env(monkeypatch, pg_url)
-    monkeypatch.setenv("LEADFLOW_RETRY_INITIAL_S", "0.01")
-    monkeypatch.setenv("LEADFLOW_RETRY_BUDGET_S", "0.05")
-    app = create_ingest(IngestSettings())
+@pytest.fixture
+def offsets_seen(monkeypatch: pytest.MonkeyPatch) -> tuple[list[None], list[tuple[str, int, int]]]:
+    """Record the commits and seeks FastStream's fake consumer receives (what a real one would do)."""
     commits: list[None] = []
     seeks: list[tuple[str, int, int]] = []
 
@@ -346,11 +342,23 @@ async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry
     def seek(partition: Any, offset: int) -> None:
         seeks.append((partition.topic, partition.partition, offset))
 
+    monkeypatch.setattr(FAKE_CONSUMER, "commit", commit)
+    monkeypatch.setattr(FAKE_CONSUMER, "seek", seek)
+    return commits, seeks
+
+
+async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry_budget(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str, offsets_seen: tuple[list[None], list[tuple[str, int, int]]]
+) -> None:
+    _settings_env(monkeypatch, pg_url)
+    monkeypatch.setenv("LEADFLOW_RETRY_INITIAL_S", "0.01")
+    monkeypatch.setenv("LEADFLOW_RETRY_BUDGET_S", "0.05")
+    app = create_ingest(IngestSettings())
+    commits, seeks = offsets_seen
+
     def database_down(*_: Any) -> Any:
         raise OperationalError("INSERT", {}, ConnectionError("database restarting"))
 
-    monkeypatch.setattr(FAKE_CONSUMER, "commit", commit)
-    monkeypatch.setattr(FAKE_CONSUMER, "seek", seek)
     async with running(app, INGEST_OUT, monkeypatch) as out:
         monkeypatch.setattr(ingest_handlers, "ingest", database_down)
         batch = [
@@ -367,25 +375,16 @@ async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry
 
 
 async def test_an_unexpected_failure_rewinds_the_batch_instead_of_letting_a_later_commit_skip_it(
-    monkeypatch: pytest.MonkeyPatch, pg_url: str
+    monkeypatch: pytest.MonkeyPatch, pg_url: str, offsets_seen: tuple[list[None], list[tuple[str, int, int]]]
 ) -> None:
     _settings_env(monkeypatch, pg_url)
     monkeypatch.setenv("LEADFLOW_RETRY_MAX_S", "0.01")
     app = create_ingest(IngestSettings())
-    commits: list[None] = []
-    seeks: list[tuple[str, int, int]] = []
-
-    async def commit() -> None:
-        commits.append(None)
-
-    def seek(partition: Any, offset: int) -> None:
-        seeks.append((partition.topic, partition.partition, offset))
+    commits, seeks = offsets_seen
 
     async def dead_letter_broken(*_: Any) -> None:
         raise RuntimeError("a bug in the dead-letter path")
 
-    monkeypatch.setattr(FAKE_CONSUMER, "commit", commit)
-    monkeypatch.setattr(FAKE_CONSUMER, "seek", seek)
     async with running(app, INGEST_OUT, monkeypatch) as out:
         monkeypatch.setattr("shared.runtime.outbox.DeadLetters.send", dead_letter_broken)
         good = envelope_bytes(topics.LEADS_CAPTURED, captured())[0]
