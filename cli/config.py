@@ -11,8 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-# The brief names the key `broker`; `leadflow stack up` (cli/stack.py) records `bootstrap_servers`.
-STACK_KEYS = ("broker", "bootstrap_servers")
+STACK_KEY = "bootstrap_servers"  # what `leadflow stack up` records in stack.json
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,11 +28,8 @@ def broker_from_stack(path: Path) -> str | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    for key in STACK_KEYS if isinstance(data, dict) else ():
-        broker = data.get(key)
-        if isinstance(broker, str) and broker.strip():
-            return broker.strip().removeprefix("tcp://")
-    return None
+    broker = data.get(STACK_KEY) if isinstance(data, dict) else None
+    return broker.strip() if isinstance(broker, str) and broker.strip() else None
 
 
 def resolve_bootstrap(

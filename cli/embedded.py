@@ -41,7 +41,6 @@ __all__ = [
     "EmbeddedBroker",
     "EmbeddedPostgres",
     "PortInUseError",
-    "bootstrap_servers",
     "free_port",
     "http_answers",
     "kafka_answers",
@@ -81,15 +80,6 @@ def read_state() -> dict[str, Any] | None:
         return dict(json.loads(state_file().read_text()))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def bootstrap_servers() -> str:
-    """Kafka bootstrap servers: $KAFKA_BOOTSTRAP_SERVERS, else the running stack's, else 127.0.0.1:9092."""
-    from_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if from_env:
-        return from_env
-    state = read_state() or {}
-    return str(state.get("bootstrap_servers") or f"{LOOPBACK}:{DEFAULT_KAFKA_PORT}")
 
 
 # --- services ------------------------------------------------------------------------------

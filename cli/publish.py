@@ -24,13 +24,14 @@ from rich.progress import (
 )
 
 from cli.config import resolve_bootstrap
+from shared.runtime.db import producer_name
 from shared.schemas.envelope import make_envelope
 from shared.schemas.topics import LEADS_CAPTURED
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-PRODUCER = "leadflow-cli@0.1.0"
+PRODUCER = producer_name("leadflow-cli")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 EXTRA_CELLS = "extra_cells"  # attribute holding cells beyond the header row
 

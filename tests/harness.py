@@ -18,7 +18,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from cli.embedded import REPO_ROOT, free_port, service_command
+from cli.embedded import REPO_ROOT, free_port, start_service
 from shared.schemas.envelope import Envelope
 
 SERVICE_NAMES = ("ingest", "dedup", "scoring", "router", "nurture")
@@ -47,22 +47,8 @@ class Pipeline:
     def start(self, names: Iterable[str] = SERVICE_NAMES) -> None:
         for name in names:
             self.ports.setdefault(name, free_port())
-            log = (self.logdir / f"{name}.log").open("ab")
-            env = {
-                **os.environ,
-                **TEST_ENV,
-                **self.env,
-                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-                "DATABASE_URL": self.database_url,
-            }
-            self.procs[name] = subprocess.Popen(
-                service_command(name, "127.0.0.1", self.ports[name]),
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            env = {**TEST_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DATABASE_URL": self.database_url}
+            self.procs[name] = start_service(name, env, self.ports[name], self.logdir / f"{name}.log", REPO_ROOT)
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

@@ -21,8 +21,8 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
     settings = settings or NurtureSettings()
     nurture = Nurture(timedelta(seconds=settings.follow_up_seconds))
 
-    async def on_start(ctx: ServiceContext) -> None:
-        ctx.state["timer_interval_s"] = settings.timer_interval_s
+    async def timers(ctx: ServiceContext) -> None:
+        await run_timers(ctx, settings.timer_interval_s)
 
     return build_app(
         ServiceSpec(
@@ -35,7 +35,6 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
                 topics.SALES_ACTIVITY: TopicHandler(nurture.on_sales_activity, events.SalesActivity),
             },
             migrations=Path(__file__).parent / "migrations",
-            loops=[run_timers],
-            on_start=on_start,
+            loops=[timers],
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.nurture import store
-from shared.runtime.db import UnitOfWork
+from shared.runtime.db import UnitOfWork, producer_name
 from shared.runtime.logging import get_logger
 from shared.runtime.loops import drain_forever
 from shared.runtime.service import ServiceContext
@@ -21,7 +21,7 @@ async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
     if ctx.engine is None or ctx.outbox is None:
         raise RuntimeError("nurture timers started before the service")
     async with ctx.engine.begin() as conn:
-        uow = UnitOfWork(conn, ctx.tables, f"{ctx.name}@0.1.0", ctx.clock)
+        uow = UnitOfWork(conn, ctx.tables, producer_name(ctx.name), ctx.clock)
         fired = await store.claim_due(conn, ctx.clock.now(), limit)
         for timer in fired:
             recycled = LeadRecycled(
@@ -46,7 +46,6 @@ async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
     return len(fired)
 
 
-async def run_timers(ctx: ServiceContext) -> None:
+async def run_timers(ctx: ServiceContext, interval_s: float) -> None:
     """Poll for due timers; never dies on a transient failure."""
-    interval = float(ctx.state.get("timer_interval_s", 1.0))
-    await drain_forever(lambda: fire_due_once(ctx), interval_s=interval, metrics=ctx.metrics, stage="timers")
+    await drain_forever(lambda: fire_due_once(ctx), interval_s=interval_s, metrics=ctx.metrics, stage="timers")

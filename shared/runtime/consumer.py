@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ValidationError, create_model
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.runtime.clock import Clock
-from shared.runtime.db import Inbound, OutboxRow, RuntimeTables, UnitOfWork
+from shared.runtime.db import Inbound, OutboxRow, RuntimeTables, UnitOfWork, producer_name
 from shared.runtime.errors import PoisonMessageError, RetryBudgetExceededError, is_transient
 from shared.runtime.logging import ProcessedLog, get_logger
 from shared.runtime.metrics import RuntimeMetrics
@@ -107,13 +108,15 @@ class BatchProcessor:
         self.clock = clock
         self.retry = retry
         self.processed_log = ProcessedLog(service)
+        self.producer = producer_name(service)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Decode, dead-letter, apply, publish. Raises RetryBudgetExceededError to ask for a rewind."""
         started = time.perf_counter()
         inbound: list[Inbound] = []
+        for topic, count in Counter(r.topic for r in records).items():
+            self.metrics.consumed.labels(topic).inc(count)
         for record in records:
-            self.metrics.consumed.labels(record.topic).inc()
             try:
                 inbound.append(decode_record(record, self.handlers[record.topic].payload_model))
             except PoisonMessageError as exc:
@@ -147,7 +150,7 @@ class BatchProcessor:
         """ONE transaction: inbox check, state changes, processed ids, outbox rows."""
         started = time.perf_counter()
         async with self.engine.begin() as conn:
-            uow = UnitOfWork(conn, self.tables, f"{self.service}@0.1.0", self.clock)
+            uow = UnitOfWork(conn, self.tables, self.producer, self.clock)
             fresh = await uow.claim(inbound)
             fresh_ids = {m.event_id for m in fresh}
             for message in inbound:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from typing import Any
 
 import orjson
@@ -20,6 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from shared.runtime.clock import Clock
 from shared.schemas.envelope import Envelope, make_envelope
+
+
+def producer_name(service: str) -> str:
+    """The envelope's `producer`: service@version of the installed leadflow package."""
+    try:
+        version = metadata.version("leadflow")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return f"{service}@{version}"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -64,8 +63,3 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _psycopg_dsn(cls, value: str) -> str:
         return normalise_database_url(value)
-
-
-def env_flag(name: str) -> bool:
-    """True when an environment variable is set to a truthy value."""
-    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}

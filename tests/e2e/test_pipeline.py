@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 
 from shared.schemas import topics
@@ -30,6 +31,39 @@ def test_every_submission_ends_in_exactly_one_outcome(pipeline: Pipeline) -> Non
     # nurture started exactly one follow-up clock per assignment
     timers = wait_for_count(pipeline.database_url, "SELECT count(*) FROM nurture.timers", assigned)
     assert timers == assigned
+    check_observability(pipeline)
+    check_no_pii_in_logs(pipeline, submissions)
+
+
+def check_no_pii_in_logs(pipeline: Pipeline, submissions: list) -> None:
+    """No phone, email or person name of any submission appears in any service's log output."""
+    logs = pipeline.log_text()
+    assert "event_processed" in logs, "the services logged nothing: this check would prove nothing"
+    leaked = [
+        value
+        for s in submissions
+        for value in (s.envelope.payload["person"].get(k) for k in ("email", "phone", "name"))
+        if value and value in logs
+    ]
+    assert not leaked, f"PII in service logs: {leaked[:5]}"
+
+
+def check_observability(pipeline: Pipeline) -> None:
+    """Every service's /metrics has our counters (with traffic) and FastStream's; /healthz names both deps."""
+    for name, port in pipeline.ports.items():
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        consumed = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith(f"leadflow_{name}_messages_consumed_total{{")
+        ]
+        assert consumed, f"{name}: no leadflow_{name}_messages_consumed_total"
+        assert sum(consumed) > 0, f"{name}: consumed nothing according to its metrics"
+        assert f"leadflow_{name}_outbox_backlog" in metrics
+        assert "faststream_received_messages_total" in metrics
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200
+        assert health.json() == {"broker": True, "database": True}
 
 
 def test_resubmission_makes_no_second_lead(pipeline: Pipeline) -> None:

@@ -204,14 +204,12 @@ def test_the_example_file_is_the_generator_output(tmp_path: Path) -> None:
 
 def test_bootstrap_resolution_order(tmp_path: Path) -> None:
     stack = tmp_path / "stack.json"
-    stack.write_text(json.dumps({"broker": "127.0.0.1:19092"}), encoding="utf-8")
+    stack.write_text(json.dumps({"bootstrap_servers": "127.0.0.1:19092"}), encoding="utf-8")
     env = {"KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}
     assert resolve_bootstrap("flag:1", env, stack) == "flag:1"
     assert resolve_bootstrap(None, env, stack) == "kafka:9092"
     assert resolve_bootstrap(None, {}, stack) == "127.0.0.1:19092"
     assert resolve_bootstrap(None, {}, tmp_path / "absent.json") == "127.0.0.1:9092"
-    stack.write_text(json.dumps({"bootstrap_servers": "127.0.0.1:29092"}), encoding="utf-8")
-    assert resolve_bootstrap(None, {}, stack) == "127.0.0.1:29092"
     stack.write_text("{broken", encoding="utf-8")
     assert resolve_bootstrap(None, {}, stack) == "127.0.0.1:9092"
 
