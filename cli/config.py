@@ -44,3 +44,22 @@ def resolve_bootstrap(
     if env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip():
         return env["KAFKA_BOOTSTRAP_SERVERS"].strip()
     return broker_from_stack(stack_path or stack_file(env)) or DEFAULT_BOOTSTRAP
+
+
+def resolve_database_url(
+    explicit: str | None,
+    env: Mapping[str, str] | None = None,
+    stack_path: Path | None = None,
+) -> str | None:
+    """Database URL: the flag, else DATABASE_URL, else the local stack's, else None."""
+    env = os.environ if env is None else env
+    if explicit and explicit.strip():
+        return explicit.strip()
+    if env.get("DATABASE_URL", "").strip():
+        return env["DATABASE_URL"].strip()
+    try:
+        data = json.loads((stack_path or stack_file(env)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = data.get("database_url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url else None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import publish, stack, tail
+from cli import channels, imports, publish, stack, tail
 
 app = typer.Typer(help="leadflow: event-driven lead routing on Kafka and Postgres.", no_args_is_help=True)
 app.add_typer(stack.app, name="stack", help="Start, stop and inspect the embedded stack.")
+app.add_typer(channels.app, name="channel", help="Channels and their API keys.")
 app.command("publish")(publish.publish)
 app.command("tail")(tail.tail)
+app.command("import")(imports.command.import_file)
 
 
 if __name__ == "__main__":

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from services.ingest.regions import clean_province, country_code, sales_region
+from services.ingest.normalising import Normalisation, contact_errors, normalise_lead
+from services.ingest.sanitise import clean_strings, oversized
+from shared.normalise import RegionTables, load_tables
 from shared.schemas.envelope import LEADFLOW_NS
-from shared.schemas.events import FieldError, LeadCaptured, LeadIngested, LeadRejected, Location, Quality
+from shared.schemas.events import FieldError, LeadCaptured, LeadIngested, LeadRejected, LeadResubmitted
 
-QUALITY_FIELDS = (
-    "person.name",
-    "person.title",
-    "person.phone",
-    "person.email",
-    "company.name",
-    "company.domain",
-    "company.industry",
-    "company.employees",
-    "company.country",
-    "company.region",
-    "product_interest",
-)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IngestRules:
+    """What normalisation depends on besides the submission: region table, default phone region per channel."""
+
+    tables: RegionTables = field(default_factory=load_tables)
+    default_country: str | None = "CN"
+    channel_countries: Mapping[str, str] = field(default_factory=dict)
+    size_bands: tuple[tuple[int, str], ...] | None = None
+
+    def country_for(self, source: str | None) -> str | None:
+        return self.channel_countries.get(source or "") or self.default_country
 
 
 @dataclass(frozen=True)
@@ -46,68 +50,72 @@ def lead_id_for(source: str, external_id: str | None, event_id: uuid.UUID) -> uu
     return uuid.uuid5(LEADFLOW_NS, f"lead-event/{event_id}")
 
 
-def normalise_phone(phone: str | None) -> str | None:
-    """Strip to digits, keeping a leading '+' (issue 3 brings E.164 via phonenumbers)."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    if not digits:
-        return None
-    return ("+" if phone.strip().startswith("+") else "") + digits
+DEFAULT_RULES: IngestRules | None = None
 
 
-def normalise_email(email: str | None) -> str | None:
-    if not email or not email.strip():
-        return None
-    return email.strip().lower()
+def default_rules() -> IngestRules:
+    global DEFAULT_RULES  # noqa: PLW0603 -- the packaged tables load once, on first use
+    if DEFAULT_RULES is None:
+        DEFAULT_RULES = IngestRules()
+    return DEFAULT_RULES
 
 
-def ingest(raw: dict[str, Any], event_id: uuid.UUID) -> Accepted | Rejected:
+def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules | None = None) -> Accepted | Rejected:
     """Validate and normalise one submission; never raises on bad input."""
+    rules = rules or default_rules()
+    if not isinstance(raw, dict):
+        error = FieldError(field="<root>", code="not_an_object", message="a submission is a JSON object")
+        return Rejected(_rejection({"value": raw}, [error]))
+    if errors := oversized(raw):
+        return Rejected(_rejection(raw, errors))
+    cleaned, had_controls = clean_strings(raw)
     try:
-        captured = LeadCaptured.model_validate(raw)
+        captured = LeadCaptured.model_validate(cleaned)
     except ValidationError as exc:
         return Rejected(_rejection(raw, [_field_error(e) for e in exc.errors(include_input=False)]))
-    person = captured.person.model_copy(
-        update={
-            "email": normalise_email(captured.person.email),
-            "phone": normalise_phone(captured.person.phone),
-            "wechat": (captured.person.wechat or "").strip() or None,
-        }
-    )
-    if not (person.email or person.phone or person.wechat):
-        error = FieldError(field="person", code="no_contact", message="needs a phone, an email or a wechat id")
-        return Rejected(_rejection(raw, [error]))
-    country = country_code(captured.company.country)
-    province = clean_province(captured.company.region)
-    company = captured.company.model_copy(update={"country": country, "region": province})
-    location = Location(
-        country=country, province=province, city=captured.company.city, sales_region=sales_region(country, province)
-    )
-    # `original` keeps everything the channel sent; our own field names are not taken from it.
-    fields = captured.model_dump(exclude={"person", "company", "location", "quality", "original"})
-    lead = LeadIngested(
-        **fields,
-        person=person,
-        company=company,
-        location=location,
-        quality=_quality(person, company, captured),
-        original=raw,
-    )
+    result = normalise_lead(captured, default_country=rules.country_for(captured.source), rules=rules)
+    if errors := contact_errors(result):
+        return Rejected(_rejection(raw, errors))
+    flags = ["control_characters_removed"] if had_controls else []
+    lead = _lead(captured, result, raw, now=now, flags=flags)
     return Accepted(lead_id_for(captured.source, captured.external_id, event_id), lead)
 
 
-def _quality(person: Any, company: Any, captured: LeadCaptured) -> Quality:
-    values = {"person": person.model_dump(), "company": company.model_dump()}
-    present = [
-        f for f in QUALITY_FIELDS if _lookup(values, f) or (f == "product_interest" and captured.product_interest)
-    ]
-    return Quality(present=present, invalid=[], score=round(len(present) / len(QUALITY_FIELDS), 3))
+def _lead(captured: LeadCaptured, n: Normalisation, raw: dict[str, Any], *, now: datetime, flags: list[str]) -> LeadIngested:
+    captured_at = captured.captured_at
+    inferred = list(n.inferred)
+    if captured_at is None:
+        captured_at, inferred = now, [*inferred, "captured_at"]
+    elif captured_at > now + CLOCK_SKEW:
+        captured_at, flags = now, [*flags, "captured_at_in_future"]
+    may_email = bool(captured.consent and captured.consent.marketing)
+    if not may_email:
+        flags = [*flags, "no_marketing_consent"]
+    # `original` keeps everything the channel sent; our own field names are not taken from it.
+    fields = captured.model_dump(exclude={"person", "company", "captured_at", "location", "quality", "original"})
+    return LeadIngested(
+        **fields,
+        captured_at=captured_at,
+        person=n.person,
+        company=n.company,
+        location=n.location,
+        quality=n.quality(inferred=inferred, flags=[*n.flags, *flags]),
+        original=raw,
+        normalised=n.details,
+        may_email=may_email,
+    )
 
 
-def _lookup(values: dict[str, Any], dotted: str) -> Any:
-    head, _, tail = dotted.partition(".")
-    return values.get(head, {}).get(tail) if tail else None
+def resubmission(lead: LeadIngested, *, times_seen: int, first_seen_at: datetime) -> LeadResubmitted:
+    return LeadResubmitted(
+        source=lead.source,
+        external_id=lead.external_id or "",
+        times_seen=times_seen,
+        first_seen_at=first_seen_at,
+        campaign=lead.campaign,
+        product_interest=lead.product_interest,
+        original=lead.original,
+    )
 
 
 def _field_error(error: Any) -> FieldError:

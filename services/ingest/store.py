@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,12 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.ingest.channels import channels_table
 from shared.runtime.db import insert_rows, runtime_tables
 
 metadata = MetaData(schema="ingest")
 tables = runtime_tables(metadata)
+channels = channels_table(metadata)
 
 submissions = Table(
     "submissions",
@@ -39,14 +42,23 @@ rejects = Table(
 )
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A (source, external_id) after this batch: new to us or not, and how often seen before the batch."""
+
+    inserted: bool
+    times_before: int
+    first_seen_at: datetime
+
+
 async def record_submissions(
     conn: AsyncConnection, keys: Sequence[tuple[str, str, uuid.UUID]], now: datetime
-) -> set[tuple[str, str]]:
-    """Count every (source, external_id) seen, repeats within the batch too; return the keys new to us."""
+) -> dict[tuple[str, str], Seen]:
+    """Count every (source, external_id) seen, repeats within the batch too."""
     seen = Counter((s, e) for s, e, _ in keys)
     lead_ids = {(s, e): lead for s, e, lead in keys}
     if not seen:
-        return set()
+        return {}
     rows = [
         {
             "source": s,
@@ -56,7 +68,7 @@ async def record_submissions(
             "last_seen_at": now,
             "times_seen": n,
         }
-        for (s, e), n in seen.items()
+        for (s, e), n in sorted(seen.items())  # one lock order for every writer: no deadlocks between them
     ]
     result = await insert_rows(
         conn,
@@ -65,10 +77,13 @@ async def record_submissions(
         (
             "ON CONFLICT (source, external_id) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at, "
             "times_seen = submissions.times_seen + EXCLUDED.times_seen "
-            "RETURNING source, external_id, (xmax = 0) AS inserted"
+            "RETURNING source, external_id, (xmax = 0) AS inserted, times_seen, first_seen_at"
         ),
     )
-    return {(r.source, r.external_id) for r in result if r.inserted}
+    return {
+        (r.source, r.external_id): Seen(r.inserted, r.times_seen - seen[r.source, r.external_id], r.first_seen_at)
+        for r in result
+    }
 
 
 async def save_rejects(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from itertools import groupby
@@ -109,6 +110,7 @@ class BatchProcessor:
         self.retry = retry
         self.processed_log = ProcessedLog(service)
         self.producer = producer_name(service)
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def process(self, records: Sequence[Record]) -> None:
         """Decode, dead-letter, apply, publish. Raises RetryBudgetExceededError to ask for a rewind."""
@@ -126,6 +128,28 @@ class BatchProcessor:
             await self.outbox.publish(rows)
         self.metrics.batch_size.observe(len(records))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def apply_direct(self, inbound: list[Inbound], retry: RetryPolicy) -> dict[uuid.UUID, Any]:
+        """The synchronous path (HTTP): apply messages that did not come from Kafka in one transaction.
+
+        Each message is claimed in the inbox and republished to its own topic in the same transaction as its
+        effects, so once this returns, the effects are durable and nothing is lost if the process dies before
+        the outbox is sent (the relay sends it). Returns the handlers' replies by event id; raises
+        RetryBudgetExceededError when the database or broker stays unavailable.
+        """
+        replies: dict[uuid.UUID, Any] = {}
+        rows = await self._with_retry(partial(self._apply, inbound, republish=True, replies=replies), retry)
+        self._spawn(self.outbox.publish(rows))
+        return replies
+
+    async def drain(self) -> None:
+        """Wait for the live publishes still in flight (at shutdown; the relay covers a crash)."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)  # a task nobody references can be garbage-collected mid-flight
+        task.add_done_callback(self._background.discard)
 
     async def _apply_isolating(self, inbound: list[Inbound]) -> list[OutboxRow]:
         """The whole batch in one transaction; if one message breaks it, find it and dead-letter only it."""
@@ -146,12 +170,17 @@ class BatchProcessor:
                 await self._with_retry(partial(self.dead_letters.send, record, "processing_failed", repr(exc)))
         return rows
 
-    async def _apply(self, inbound: list[Inbound]) -> list[OutboxRow]:
+    async def _apply(
+        self, inbound: list[Inbound], *, republish: bool = False, replies: dict[uuid.UUID, Any] | None = None
+    ) -> list[OutboxRow]:
         """ONE transaction: inbox check, state changes, processed ids, outbox rows."""
         started = time.perf_counter()
         async with self.engine.begin() as conn:
             uow = UnitOfWork(conn, self.tables, self.producer, self.clock)
             fresh = await uow.claim(inbound)
+            if republish:
+                for message in fresh:
+                    uow.republish(message)
             fresh_ids = {m.event_id for m in fresh}
             for message in inbound:
                 if message.event_id not in fresh_ids:
@@ -159,14 +188,17 @@ class BatchProcessor:
             for topic, run in groupby(fresh, key=lambda m: m.topic):
                 await self.handlers[topic].handle(uow, list(run))
             rows = await uow.flush_outbox()
+        if replies is not None:
+            replies.update(uow.replies)
         self.metrics.transaction_seconds.observe(time.perf_counter() - started)
         _log_processed(self.processed_log, fresh, uow.outcomes)
         return rows
 
-    async def _with_retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _with_retry(self, attempt: Callable[[], Awaitable[T]], policy: RetryPolicy | None = None) -> T:
         """Retry transient failures with exponential backoff, up to the budget."""
-        deadline = time.monotonic() + self.retry.budget_s
-        delay = self.retry.initial_s
+        retry = policy or self.retry
+        deadline = time.monotonic() + retry.budget_s
+        delay = retry.initial_s
         while True:
             try:
                 return await attempt()
@@ -178,7 +210,7 @@ class BatchProcessor:
                     raise RetryBudgetExceededError(repr(exc)) from exc
                 log.warning("transient_failure_retrying", error=repr(exc), delay_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry.max_s)
+                delay = min(delay * 2, retry.max_s)
 
 
 def consumer_record(  # noqa: PLR0913 -- the record's coordinates

@@ -107,6 +107,7 @@ class UnitOfWork:
     clock: Clock
     staged: list[tuple[str, Envelope]] = field(default_factory=list)
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
+    replies: dict[uuid.UUID, Any] = field(default_factory=dict)
     _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
     _now: datetime | None = None
 
@@ -147,6 +148,15 @@ class UnitOfWork:
     def outcome(self, inbound: Inbound, outcome: str) -> None:
         """Name what became of a message, for its canonical log line."""
         self.outcomes[inbound.event_id] = outcome
+
+    def reply(self, inbound: Inbound, answer: Any) -> None:
+        """What a synchronous caller (the HTTP API) is told about a message it handed in directly."""
+        self.replies[inbound.event_id] = answer
+
+    def republish(self, inbound: Inbound) -> None:
+        """Stage a directly submitted message on its own topic, so it lands there like any other (the inbox
+        has already claimed it, so the consumer that reads it back skips it)."""
+        self.staged.append((inbound.topic, inbound.envelope))
 
     async def claim(self, inbound: Sequence[Inbound]) -> list[Inbound]:
         """Record the events as processed; return only those not processed before (the inbox)."""

@@ -62,6 +62,7 @@ class ServiceSpec:
     migrations: Path
     loops: Sequence[Loop] = ()
     on_start: Loop | None = None
+    http_routes: Callable[[ServiceContext], Sequence[tuple[str, Any]]] | None = None
     clock: Clock = field(default_factory=SystemClock)
 
 
@@ -92,7 +93,11 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
 
     return AsgiFastStream(
         broker,
-        asgi_routes=[("/metrics", make_asgi_app(registry)), ("/healthz", _healthz(broker, ctx))],
+        asgi_routes=[
+            ("/metrics", make_asgi_app(registry)),
+            ("/healthz", _healthz(broker, ctx)),
+            *(spec.http_routes(ctx) if spec.http_routes else ()),
+        ],
         logger=logging.getLogger("faststream"),
         on_startup=[start],
         after_startup=[start_loops],
@@ -194,6 +199,8 @@ async def _stop(ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if processor := ctx.state.get("processor"):
+        await processor.drain()
     if producer := ctx.state.get("producer"):
         await producer.stop()
     if ctx.engine is not None:
@@ -215,8 +222,8 @@ async def _until_ready(what: str, attempt: Callable[[], Awaitable[Any]], timeout
             log.warning("dependency_not_ready", step=what, error=repr(exc))
         else:
             return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def _healthz(broker: KafkaBroker, ctx: ServiceContext) -> Any:

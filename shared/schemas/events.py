@@ -66,6 +66,61 @@ class Quality(_Model):
     present: list[str] = Field(default_factory=list)
     invalid: list[str] = Field(default_factory=list)
     score: float = Field(ge=0, le=1, description="share of the scored fields present and valid")
+    inferred: list[str] = Field(default_factory=list, description="fields filled in by ingest, e.g. location.province")
+    flags: list[str] = Field(
+        default_factory=list, description="what ingest noticed and corrected, e.g. captured_at_in_future"
+    )
+
+
+class PhoneDetail(_Model):
+    e164: str | None = None
+    valid: bool
+    kind: str = Field(description="mobile, landline, mobile_or_landline, toll_free, voip, other or unknown")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 of the number")
+    province: str | None = None
+    city: str | None = None
+    location: str | None = Field(default=None, description="where the numbering plan places the number")
+    error: str | None = None
+
+
+class EmailDetail(_Model):
+    normalised: str | None = None
+    canonical: str | None = Field(default=None, description="provider folding (gmail dots, +tags) for matching")
+    domain: str | None = None
+    free_mail: bool = False
+    valid: bool
+    error: str | None = None
+
+
+class NameDetail(_Model):
+    full: str
+    family: str | None = None
+    given: str | None = None
+    script: str = Field(description="han, latin, mixed or other")
+    pinyin: str | None = None
+    key: str = Field(description="match key: simplified characters, or folded sorted Latin tokens")
+    honorific: str | None = None
+
+
+class CompanyDetail(_Model):
+    original: str
+    normalised: str = Field(description="display form: half-width, simplified, legal form kept")
+    core: str = Field(description="match key: without legal form, location prefix and punctuation")
+    legal_form: str | None = None
+
+
+class Firmographics(_Model):
+    size_band: str | None = None
+    industry: str | None = Field(default=None, description="code in the standard industry taxonomy")
+    industry_label: str | None = None
+
+
+class Normalised(_Model):
+    phone: PhoneDetail | None = None
+    email: EmailDetail | None = None
+    name: NameDetail | None = None
+    company: CompanyDetail | None = None
+    firmographics: Firmographics = Field(default_factory=Firmographics)
 
 
 class FieldError(_Model):
@@ -131,6 +186,20 @@ class LeadIngested(LeadCaptured):
     location: Location = Field(default_factory=Location)
     quality: Quality
     original: dict[str, Any] = Field(description="the submission as captured, for audit")
+    normalised: Normalised = Field(default_factory=Normalised, description="what ingest derived from the raw fields")
+    may_email: bool = Field(default=False, description="marketing consent was given: nurture may email")
+
+
+class LeadResubmitted(_Model):
+    """`leads.resubmitted.v1` — a channel sent (source, external_id) again: no second lead, a sign of interest."""
+
+    source: str
+    external_id: str
+    times_seen: int = Field(ge=2, description="submissions of this key so far, this one included")
+    first_seen_at: AwareDatetime
+    campaign: str | None = None
+    product_interest: list[str] = Field(default_factory=list)
+    original: dict[str, Any] = Field(description="the repeated submission as captured")
 
 
 class LeadRejected(_Model):
@@ -354,6 +423,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     t.LEADS_CAPTURED: LeadCaptured,
     t.LEADS_INGESTED: LeadIngested,
     t.LEADS_REJECTED: LeadRejected,
+    t.LEADS_RESUBMITTED: LeadResubmitted,
     t.LEADS_DEDUPLICATED: LeadDeduplicated,
     t.LEADS_MERGED: LeadMerged,
     t.LEADS_SCORED: LeadScored,

@@ -7,6 +7,7 @@ from typing import Final
 LEADS_CAPTURED: Final = "leads.captured.v1"
 LEADS_INGESTED: Final = "leads.ingested.v1"
 LEADS_REJECTED: Final = "leads.rejected.v1"
+LEADS_RESUBMITTED: Final = "leads.resubmitted.v1"
 LEADS_DEDUPLICATED: Final = "leads.deduplicated.v1"
 LEADS_MERGED: Final = "leads.merged.v1"
 LEADS_SCORED: Final = "leads.scored.v1"
@@ -30,6 +31,7 @@ ALL_TOPICS: Final[tuple[str, ...]] = (
     LEADS_CAPTURED,
     LEADS_INGESTED,
     LEADS_REJECTED,
+    LEADS_RESUBMITTED,
     LEADS_DEDUPLICATED,
     LEADS_MERGED,
     LEADS_SCORED,
@@ -51,7 +53,14 @@ ALL_TOPICS: Final[tuple[str, ...]] = (
 )
 
 # Outcomes: every captured submission ends in exactly one of these.
-OUTCOME_TOPICS: Final[tuple[str, ...]] = (LEADS_ASSIGNED, LEADS_POOLED, LEADS_DEFERRED, LEADS_MERGED, LEADS_REJECTED)
+OUTCOME_TOPICS: Final[tuple[str, ...]] = (
+    LEADS_ASSIGNED,
+    LEADS_POOLED,
+    LEADS_DEFERRED,
+    LEADS_MERGED,
+    LEADS_REJECTED,
+    LEADS_RESUBMITTED,
+)
 
 
 def dlq_topic(topic: str) -> str:

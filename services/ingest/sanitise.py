@@ -1,0 +1,81 @@
+"""Hostile-input hygiene before normalisation: control characters out, oversized text refused."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from shared.schemas.events import FieldError
+
+# C0 and C1 controls, DEL, zero-width and bidi-override characters: invisible, break matching and display.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_LINE_BREAKS = re.compile(r"[\t\r\n]+")
+
+MAX_LENGTHS = {"message": 10_000, "attributes": 2_000}
+MAX_DEFAULT = 500
+MAX_LIST_ITEMS = 50
+MAX_ATTRIBUTES = 200
+
+
+def oversized(raw: dict[str, Any]) -> list[FieldError]:
+    """Fields longer than a lead field can sensibly be: refused with the field named, never truncated silently."""
+    errors = []
+    for path, value in _strings(raw):
+        limit = MAX_LENGTHS.get(path.split(".", 1)[0], MAX_DEFAULT)
+        if len(value) > limit:
+            errors.append(FieldError(field=path, code="too_long", message=f"{len(value)} characters; at most {limit}"))
+    interests = raw.get("product_interest")
+    if isinstance(interests, list) and len(interests) > MAX_LIST_ITEMS:
+        errors.append(FieldError(field="product_interest", code="too_many", message=f"at most {MAX_LIST_ITEMS}"))
+    attributes = raw.get("attributes")
+    if isinstance(attributes, dict) and len(attributes) > MAX_ATTRIBUTES:
+        errors.append(FieldError(field="attributes", code="too_many", message=f"at most {MAX_ATTRIBUTES} attributes"))
+    return errors
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def clean_text(value: str | None, *, multiline: bool = False) -> tuple[str | None, bool]:
+    """NFC, controls removed, whitespace collapsed (kept as line breaks in free text); (text, changed)."""
+    if value is None:
+        return None, False
+    text = unicodedata.normalize("NFC", value)
+    text = _CONTROL.sub("", text)
+    if not multiline:
+        text = " ".join(_LINE_BREAKS.sub(" ", text).split())
+    else:
+        text = text.strip()
+    changed = _CONTROL.search(value) is not None
+    return (text or None), changed
+
+
+def clean_strings(raw: Any, *, multiline_keys: frozenset[str] = frozenset({"message"})) -> tuple[Any, bool]:
+    """The submission with every string cleaned; whether any control character was removed."""
+    if isinstance(raw, str):
+        return clean_text(raw)
+    if isinstance(raw, dict):
+        changed = False
+        out: dict[str, Any] = {}
+        for key, item in raw.items():
+            if isinstance(item, str):
+                text, was = clean_text(item, multiline=key in multiline_keys)
+            else:
+                text, was = clean_strings(item, multiline_keys=multiline_keys)
+            out[key] = text
+            changed |= was
+        return out, changed
+    if isinstance(raw, list):
+        items = [clean_strings(item, multiline_keys=multiline_keys) for item in raw]
+        return [text for text, _ in items if text is not None], any(was for _, was in items)
+    return raw, False
