@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run stop status test test-unit test-fast bench lint schemas clean
+.PHONY: setup run stop status test test-unit test-fast bench bench-ingest lint schemas clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ test-fast: setup  ## no processes: unit + component
 
 bench: setup  ## throughput and latency, with the same run's passthrough baseline
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.ingest
+
+bench-ingest: setup  ## ingest alone: via Kafka and via the HTTP batch endpoint
+	$(PY) -m bench.ingest
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -28,7 +28,10 @@ from tests.infra import fresh_database, kafka_broker, postgres_server
 from tests.integration.test_ingest_http import add_channel
 
 console = Console()
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 COMPOUND = ["欧阳", "司马", "上官", "诸葛", "东方"]
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏建红亮成飞慧"
 LATIN_FIRST = ["John", "Mary", "Anna", "Peter", "Laura", "Jean-Luc", "Sofia", "Liam", "Emma", "Noah"]
@@ -60,7 +63,12 @@ def submission(i: int, rng: random.Random, source: str) -> dict[str, Any]:
         "source": source,
         "external_id": f"b{i}",
         "person": {"name": name, "phone": phone, "email": f"user.{i}+news@{domain}", "title": "采购经理"},
-        "company": {"name": company, "employees": rng.choice([8, 40, 300, 5000]), "industry": rng.choice(INDUSTRIES), **place},
+        "company": {
+            "name": company,
+            "employees": rng.choice([8, 40, 300, 5000]),
+            "industry": rng.choice(INDUSTRIES),
+            **place,
+        },
         "product_interest": ["crm"],
         "consent": {"marketing": rng.random() < 0.6},
     }
@@ -85,7 +93,9 @@ def run_kafka(bootstrap: str, database_url: str, n: int, logdir: Path) -> dict[s
     asyncio.run(publish(bootstrap, topics.LEADS_CAPTURED, envelopes))
     pipe = start_ingest(bootstrap, database_url, logdir)
     try:
-        count = wait_for_count(database_url, "SELECT count(*) FROM ingest.processed_events", n, timeout=max(120, n / 200))
+        count = wait_for_count(
+            database_url, "SELECT count(*) FROM ingest.processed_events", n, timeout=max(120, n / 200)
+        )
         span = _span(database_url)
     finally:
         pipe.stop()
@@ -104,7 +114,9 @@ def _span(database_url: str) -> float:
     return (last - first).total_seconds() * (batches / max(batches - 1, 1))
 
 
-def run_http(bootstrap: str, database_url: str, n: int, logdir: Path, batch: int, concurrency: int) -> dict[str, Any]:
+def run_http(  # noqa: PLR0913 -- the run's knobs
+    bootstrap: str, database_url: str, n: int, logdir: Path, *, batch: int, concurrency: int
+) -> dict[str, Any]:
     pipe = start_ingest(bootstrap, database_url, logdir)
     try:
         key = add_channel(database_url, "bench-http")
@@ -154,7 +166,14 @@ def main() -> None:
         with postgres_server(work) as server, kafka_broker(work / "kafka") as bootstrap:
             kafka = run_kafka(bootstrap, fresh_database(server), args.n, work / "logs")
             console.print(f"ingest via Kafka: {kafka['per_second']:.0f} submissions/s")
-            http = run_http(bootstrap, fresh_database(server), args.n + args.batch, work / "logs", args.batch, args.concurrency)
+            http = run_http(
+                bootstrap,
+                fresh_database(server),
+                args.n + args.batch,
+                work / "logs",
+                batch=args.batch,
+                concurrency=args.concurrency,
+            )
             console.print(f"ingest via HTTP batch: {http['per_second']:.0f} leads/s")
             baseline = run_passthrough(bootstrap, args.n, work / "logs")
     table = Table(title=f"ingest alone — {args.n} submissions, {os.cpu_count()} cores")
@@ -170,7 +189,7 @@ def main() -> None:
     console.print(table)
     out = REPO_ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "ingest.json").write_text(json.dumps({name: r for name, r in rows}, indent=2, default=str))
+    (out / "ingest.json").write_text(json.dumps(dict(rows), indent=2, default=str))
 
 
 if __name__ == "__main__":

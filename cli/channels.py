@@ -96,8 +96,11 @@ def list_channels(database_url: DatabaseOption = None) -> None:
     table = Table("channel", "key", "active", "default country", "rate/s", "burst", "created")
     for r in rows:
         table.add_row(
-            r.name, r.key_hint, "yes" if r.active else "revoked", r.default_country or "", *(
-                str(v) if v else "default" for v in (r.rate_per_s, r.burst)
-            ), f"{r.created_at:%Y-%m-%d %H:%M}"
+            r.name,
+            r.key_hint,
+            "yes" if r.active else "revoked",
+            r.default_country or "",
+            *(str(v) if v else "default" for v in (r.rate_per_s, r.burst)),
+            f"{r.created_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)

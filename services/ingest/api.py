@@ -112,7 +112,9 @@ class Gateway:
             replies = await processor.apply_direct(inbound, self.retry)
         except RetryBudgetExceededError as exc:
             log.warning("http_submission_unavailable", error=str(exc), size=len(items))
-            raise ApiRejectError(503, "unavailable", "storage is unavailable; nothing was accepted", {"Retry-After": "5"}) from exc
+            raise ApiRejectError(
+                503, "unavailable", "storage is unavailable; nothing was accepted", {"Retry-After": "5"}
+            ) from exc
         results = [_result(i, m.event_id, replies.get(m.event_id)) for i, m in enumerate(inbound)]
         for result in results:
             self.metrics.leads.labels(result["status"]).inc()
@@ -155,7 +157,7 @@ def create_api(ctx: ServiceContext, settings: IngestSettings, registry: ChannelR
     api = FastAPI(title="leadflow ingest", version="1", summary="Submit leads over HTTP", redoc_url=None)
     gateway = Gateway(ctx, settings, registry)
 
-    async def handle(request: Request, route: str, batch: bool) -> Response:
+    async def handle(request: Request, route: str, *, batch: bool) -> Response:
         started = time.perf_counter()
         try:
             response = await _handle(gateway, request, batch=batch)
@@ -169,7 +171,10 @@ def create_api(ctx: ServiceContext, settings: IngestSettings, registry: ChannelR
         "/v1/leads",
         status_code=202,
         response_model=SubmissionResult,
-        responses={422: {"model": SubmissionResult, "description": "rejected, with field-level errors"}, **ERROR_RESPONSES},
+        responses={
+            422: {"model": SubmissionResult, "description": "rejected, with field-level errors"},
+            **ERROR_RESPONSES,
+        },
         openapi_extra=_body(LeadSubmission),
     )
     async def post_lead(request: Request) -> Response:
@@ -180,7 +185,10 @@ def create_api(ctx: ServiceContext, settings: IngestSettings, registry: ChannelR
         "/v1/leads/batch",
         status_code=202,
         response_model=BatchResponse,
-        responses={422: {"model": BatchResponse, "description": "none accepted: see each result's errors"}, **ERROR_RESPONSES},
+        responses={
+            422: {"model": BatchResponse, "description": "none accepted: see each result's errors"},
+            **ERROR_RESPONSES,
+        },
         openapi_extra=_body(BatchRequest),
     )
     async def post_batch(request: Request) -> Response:
@@ -225,7 +233,12 @@ def _items(body: Any, *, batch: bool, limit: int) -> list[dict[str, Any]]:
 def _body(model: type[Any]) -> dict[str, Any]:
     """Document the request body: we read it ourselves (size limit first, one fast parse)."""
     name = model.__name__
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    }
 
 
 def _openapi(api: FastAPI) -> dict[str, Any]:

@@ -54,7 +54,12 @@ def json_response(body: Any, status: int, headers: dict[str, str] | None = None)
 
 
 def error_response(
-    status: int, code: str, message: str, *, fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     return json_response({"error": {"code": code, "message": message, "fields": fields or []}}, status, headers)
 

@@ -97,9 +97,7 @@ def add_channel(  # noqa: PLR0913 -- a channel's settings, keyword-only
 
 def revoke_channel(conn: Connection, table: Table, name: str) -> None:
     """Revoke the channel's key; the service refuses it within its refresh interval."""
-    result = conn.execute(
-        update(table).where(table.c.name == name).values(active=False, revoked_at=datetime.now(UTC))
-    )
+    result = conn.execute(update(table).where(table.c.name == name).values(active=False, revoked_at=datetime.now(UTC)))
     if result.rowcount == 0:
         raise UnknownChannelError(name)
 

@@ -17,6 +17,8 @@ from shared.schemas.envelope import LEADFLOW_NS
 from shared.schemas.events import FieldError, LeadCaptured, LeadIngested, LeadRejected, LeadResubmitted
 
 CLOCK_SKEW = timedelta(minutes=5)
+# Fields ingest sets itself: a channel's own keys of these names stay in `original` only.
+_OURS = (set(LeadIngested.model_fields) - set(LeadCaptured.model_fields)) | {"person", "company", "captured_at"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules |
     try:
         captured = LeadCaptured.model_validate(cleaned)
     except ValidationError as exc:
-        return Rejected(_rejection(raw, [_field_error(e) for e in exc.errors(include_input=False)]))
+        return Rejected(_rejection(raw, _field_errors(exc)))
     result = normalise_lead(captured, default_country=rules.country_for(captured.source), rules=rules)
     if errors := contact_errors(result):
         return Rejected(_rejection(raw, errors))
@@ -81,7 +83,9 @@ def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules |
     return Accepted(lead_id_for(captured.source, captured.external_id, event_id), lead)
 
 
-def _lead(captured: LeadCaptured, n: Normalisation, raw: dict[str, Any], *, now: datetime, flags: list[str]) -> LeadIngested:
+def _lead(
+    captured: LeadCaptured, n: Normalisation, raw: dict[str, Any], *, now: datetime, flags: list[str]
+) -> LeadIngested:
     captured_at = captured.captured_at
     inferred = list(n.inferred)
     if captured_at is None:
@@ -92,7 +96,7 @@ def _lead(captured: LeadCaptured, n: Normalisation, raw: dict[str, Any], *, now:
     if not may_email:
         flags = [*flags, "no_marketing_consent"]
     # `original` keeps everything the channel sent; our own field names are not taken from it.
-    fields = captured.model_dump(exclude={"person", "company", "captured_at", "location", "quality", "original"})
+    fields = captured.model_dump(exclude=_OURS)
     return LeadIngested(
         **fields,
         captured_at=captured_at,
@@ -118,10 +122,23 @@ def resubmission(lead: LeadIngested, *, times_seen: int, first_seen_at: datetime
     )
 
 
-def _field_error(error: Any) -> FieldError:
-    return FieldError(
-        field=".".join(str(p) for p in error["loc"]) or "<root>", code=error["type"], message=error["msg"]
-    )
+_ATTRIBUTE_TYPES = {"str", "int", "float", "bool"}
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    """One error per field; an attribute of the wrong type is one error, not one per union member."""
+    errors: dict[str, FieldError] = {}
+    for e in exc.errors(include_input=False):
+        loc = [str(p) for p in e["loc"]]
+        if loc[:1] == ["attributes"] and len(loc) == 3 and loc[-1] in _ATTRIBUTE_TYPES:
+            field = ".".join(loc[:2])
+            errors[field] = FieldError(
+                field=field, code="attribute_type", message="an attribute is a string, a number or a boolean"
+            )
+            continue
+        field = ".".join(loc) or "<root>"
+        errors.setdefault(field, FieldError(field=field, code=e["type"], message=e["msg"]))
+    return list(errors.values())
 
 
 def _rejection(raw: dict[str, Any], errors: list[FieldError]) -> LeadRejected:

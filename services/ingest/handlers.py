@@ -34,7 +34,11 @@ class IngestHandler:
             await self.channels.refresh_if_stale()
         now = uow.now()
         results = [(m, ingest(m.payload, m.event_id, now=now, rules=self.rules)) for m in messages]
-        keyed = [(r.lead.source, r.lead.external_id, r.lead_id) for _, r in results if isinstance(r, Accepted) and r.lead.external_id]
+        keyed = [
+            (r.lead.source, r.lead.external_id, r.lead_id)
+            for _, r in results
+            if isinstance(r, Accepted) and r.lead.external_id
+        ]
         seen = await store.record_submissions(uow.conn, keyed, now)
         repeats: dict[tuple[str, str], int] = {}
         for message, result in results:

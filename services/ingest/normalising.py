@@ -83,7 +83,9 @@ def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules
     email = normalise_email(p.email)
     name = normalise_person_name(p.name, p.given_name, p.family_name)
     company_name = normalise_company(c.name)
-    location = resolve_location(c.country, c.region, c.city, phone=phone if phone and phone.valid else None, tables=rules.tables)
+    location = resolve_location(
+        c.country, c.region, c.city, phone=phone if phone and phone.valid else None, tables=rules.tables
+    )
     industry = classify_industry(c.industry)
     domain, domain_inferred = _company_domain(c.domain, email)
     details = Normalised(
@@ -143,9 +145,13 @@ def contact_errors(n: Normalisation) -> list[FieldError]:
         return []
     errors = []
     if d.phone is not None:
-        errors.append(FieldError(field="person.phone", code=d.phone.error or "phone_invalid", message="not a valid phone number"))
+        errors.append(
+            FieldError(field="person.phone", code=d.phone.error or "phone_invalid", message="not a valid phone number")
+        )
     if d.email is not None:
-        errors.append(FieldError(field="person.email", code=d.email.error or "email_invalid", message="not a valid email address"))
+        errors.append(
+            FieldError(field="person.email", code=d.email.error or "email_invalid", message="not a valid email address")
+        )
     message = "needs a valid phone, email or wechat id" if errors else "needs a phone, an email or a wechat id"
     errors.append(FieldError(field="person", code="no_contact", message=message))
     return errors

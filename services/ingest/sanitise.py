@@ -52,10 +52,7 @@ def clean_text(value: str | None, *, multiline: bool = False) -> tuple[str | Non
         return None, False
     text = unicodedata.normalize("NFC", value)
     text = _CONTROL.sub("", text)
-    if not multiline:
-        text = " ".join(_LINE_BREAKS.sub(" ", text).split())
-    else:
-        text = text.strip()
+    text = text.strip() if multiline else " ".join(_LINE_BREAKS.sub(" ", text).split())
     changed = _CONTROL.search(value) is not None
     return (text or None), changed
 

@@ -154,8 +154,10 @@ class UnitOfWork:
         self.replies[inbound.event_id] = answer
 
     def republish(self, inbound: Inbound) -> None:
-        """Stage a directly submitted message on its own topic, so it lands there like any other (the inbox
-        has already claimed it, so the consumer that reads it back skips it)."""
+        """Stage a directly submitted message on its own topic, so it lands there like any other.
+
+        The inbox has already claimed it, so the consumer that reads it back skips it.
+        """
         self.staged.append((inbound.topic, inbound.envelope))
 
     async def claim(self, inbound: Sequence[Inbound]) -> list[Inbound]:

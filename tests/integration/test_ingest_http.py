@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -31,11 +30,11 @@ def add_channel(database_url: str, name: str, *options: str) -> str:
 
 
 @pytest.fixture
-def ingest(pipeline: Pipeline) -> Iterator[Pipeline]:
+def ingest(pipeline: Pipeline) -> Pipeline:
     pipeline.env = {"INGEST_CHANNEL_REFRESH_S": "0.3", "INGEST_HTTP_MAX_BODY_BYTES": str(2 * 1024 * 1024)}
     pipeline.start(["ingest"])
     pipeline.wait_healthy()
-    yield pipeline
+    return pipeline
 
 
 def url(p: Pipeline, path: str) -> str:
@@ -60,9 +59,15 @@ def test_one_lead_is_accepted_published_and_on_the_captured_topic(ingest: Pipeli
     assert again["lead_id"] == body["lead_id"]
 
     def done(c: Any) -> bool:
-        return bool(c.of(topics.LEADS_INGESTED)) and bool(c.of(topics.LEADS_RESUBMITTED)) and len(c.of(topics.LEADS_CAPTURED)) == 2
+        return (
+            bool(c.of(topics.LEADS_INGESTED))
+            and bool(c.of(topics.LEADS_RESUBMITTED))
+            and len(c.of(topics.LEADS_CAPTURED)) == 2
+        )
 
-    got = asyncio.run(collect(ingest.bootstrap, [topics.LEADS_CAPTURED, topics.LEADS_INGESTED, topics.LEADS_RESUBMITTED], done, 60))
+    got = asyncio.run(
+        collect(ingest.bootstrap, [topics.LEADS_CAPTURED, topics.LEADS_INGESTED, topics.LEADS_RESUBMITTED], done, 60)
+    )
     [ingested] = got.of(topics.LEADS_INGESTED)
     assert ingested["lead_id"] == body["lead_id"]
     assert ingested["payload"]["source"] == "web-form"
@@ -123,7 +128,11 @@ def test_keys_name_their_channel(ingest: Pipeline) -> None:
 
 def test_limits_answer_413_and_429_with_retry_after(ingest: Pipeline) -> None:
     key = add_channel(ingest.database_url, "slow", "--rate", "50", "--burst", "1000")
-    huge = b'{"leads": [' + b",".join([b'{"person": {"email": "a@b.cn"}, "message": "' + b"x" * 9000 + b'"}'] * 1200) + b"]}"
+    huge = (
+        b'{"leads": ['
+        + b",".join([b'{"person": {"email": "a@b.cn"}, "message": "' + b"x" * 9000 + b'"}'] * 1200)
+        + b"]}"
+    )
     assert len(huge) > 10_000_000
     assert error_code(post(ingest, "/v1/leads/batch", huge, key)) == (413, "body_too_large")
     leads = [{"person": {"email": f"u{i}@yunfan.cn"}} for i in range(1000)]
@@ -160,7 +169,9 @@ def test_malformed_requests_get_a_clear_error(ingest: Pipeline) -> None:
 def test_every_bad_input_case_gets_its_verdict_over_http(ingest: Pipeline) -> None:
     key = add_channel(ingest.database_url, "fuzz")
     cases = [c for c in CASES if not c.kafka_only]
-    leads = [{**c.lead, "external_id": f"case-{i}"} if "external_id" not in c.lead else c.lead for i, c in enumerate(cases)]
+    leads = [
+        {**c.lead, "external_id": f"case-{i}"} if "external_id" not in c.lead else c.lead for i, c in enumerate(cases)
+    ]
     response = post(ingest, "/v1/leads/batch", {"leads": leads}, key)
     assert response.status_code == 202, response.text
     results = response.json()["results"]
@@ -175,7 +186,9 @@ def test_every_bad_input_case_gets_its_verdict_over_http(ingest: Pipeline) -> No
             )
     accepted = {r["lead_id"]: c for c, r in zip(cases, results, strict=True) if r["status"] == "accepted"}
     got = asyncio.run(
-        collect(ingest.bootstrap, [topics.LEADS_INGESTED], lambda c: len(c.of(topics.LEADS_INGESTED)) >= len(accepted), 60)
+        collect(
+            ingest.bootstrap, [topics.LEADS_INGESTED], lambda c: len(c.of(topics.LEADS_INGESTED)) >= len(accepted), 60
+        )
     )
     for event in got.of(topics.LEADS_INGESTED):
         case = accepted[event["lead_id"]]

@@ -1,0 +1,1 @@
+"""The normalisers' YAML tables (a package so the files ship with the wheel)."""
