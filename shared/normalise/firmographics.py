@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -26,6 +26,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,' ](?=\d{3}(?!\d))")
 # "<50", "fewer than 50", "少于50人": at most 49, which is the band the writer meant.
 _BELOW = re.compile(r"^(?:<|less than|fewer than|under|below|少于|小于|不到|不足)", re.IGNORECASE)
 _FOLD = re.compile(r"[\W_]+")
+_RUN = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")  # English words, and runs of anything else (Chinese)
 _INFLECTION = ("s", "es", "ing", "er", "ers")
 
 
@@ -73,21 +74,19 @@ def parse_employees(raw: str | float | None) -> int | None:
 @dataclass(frozen=True, slots=True)
 class _Taxonomy:
     labels: Mapping[str, str]  # code -> label
-    keywords: Mapping[str, tuple[int, str]]  # folded keyword -> (rank: table order, code)
-    pattern: re.Pattern[str]
+    keywords: Mapping[str, tuple[int, str]]  # folded keyword or inflection -> (rank: table order, code)
+    longest: int
 
 
 def _fold(text: str) -> str:
     return _FOLD.sub(" ", simplified(clean(text)).lower()).strip()
 
 
-def _keyword_pattern(keyword: str) -> str:
-    pattern = re.escape(keyword)
-    if keyword[0].isascii() and keyword[0].isalnum():
-        pattern = r"(?<![a-z0-9])" + pattern
-    if keyword[-1].isascii() and keyword[-1].isalnum():
-        pattern += r"(?:s|es|ing|ers?)?(?![a-z0-9])"
-    return pattern
+def _inflected(keyword: str) -> list[str]:
+    """An English keyword and the forms it also matches: bank, banks, banking, banker, bankers."""
+    if not keyword[-1].isascii():
+        return [keyword]
+    return [keyword, *(keyword + ending for ending in _INFLECTION)]
 
 
 @cache
@@ -99,20 +98,31 @@ def _taxonomy() -> _Taxonomy:
         entry = mapping(body, f"industries.{code}")
         labels[code] = string(entry.get("label"), f"industries.{code}.label")
         for keyword in [code, labels[code], *strings(entry.get("keywords"), f"industries.{code}.keywords")]:
-            if folded := _fold(keyword):
-                keywords.setdefault(folded, (rank, code))
+            folded = _fold(keyword)
+            if not (folded.isascii() or _RUN.fullmatch(folded)):
+                raise ValueError(f"industries.{code}: {keyword!r} mixes English and Chinese words")
+            for form in _inflected(folded) if folded else []:
+                keywords.setdefault(form, (rank, code))  # an exact keyword wins over another's inflection
     if "other" not in labels:
         raise ValueError("industries: an 'other' entry is required")
-    alternatives = "|".join(_keyword_pattern(k) for k in sorted(keywords, key=len, reverse=True))
-    # A look-ahead finds the longest keyword at every position, also inside an earlier match.
-    return _Taxonomy(MappingProxyType(labels), MappingProxyType(keywords), re.compile(f"(?=({alternatives}))"))
+    return _Taxonomy(MappingProxyType(labels), MappingProxyType(keywords), max(map(len, keywords)))
 
 
-def _keyword(taxonomy: _Taxonomy, matched: str) -> tuple[int, str] | None:
-    if (found := taxonomy.keywords.get(matched)) is not None:
-        return found
-    stems = (matched.removesuffix(ending) for ending in _INFLECTION if matched.endswith(ending))
-    return next((taxonomy.keywords[stem] for stem in stems if stem in taxonomy.keywords), None)
+def _candidates(folded: str, longest: int) -> Iterator[str]:
+    """Every phrase in the text a keyword could be: runs of English words, and pieces of Chinese runs."""
+    runs = _RUN.findall(folded)
+    for index, run in enumerate(runs):
+        if run.isascii():
+            phrase = run
+            yield phrase
+            for following in runs[index + 1 :]:
+                if not following.isascii() or len(phrase) + len(following) >= longest:
+                    break
+                phrase = f"{phrase} {following}"
+                yield phrase
+        else:
+            for start in range(len(run)):
+                yield from (run[start:end] for end in range(start + 1, min(len(run), start + longest) + 1))
 
 
 @lru_cache(maxsize=4096)
@@ -121,13 +131,13 @@ def _classify(raw: str) -> IndustryInfo | None:
     if not folded:
         return None
     taxonomy = _taxonomy()
-    best: tuple[int, int, str] | None = None  # (-length, rank, code): the smallest is the best
-    for found in taxonomy.pattern.finditer(folded):
-        keyword = _keyword(taxonomy, found.group(1))
-        if keyword is not None:
-            candidate = (-len(found.group(1)), *keyword)
-            best = candidate if best is None else min(best, candidate)
-    code = best[2] if best else "other"
+    # The longest keyword found wins; between equally long ones, the industry listed first.
+    found = [
+        (-len(phrase), *hit)
+        for phrase in _candidates(folded, taxonomy.longest)
+        if (hit := taxonomy.keywords.get(phrase))
+    ]
+    code = min(found)[2] if found else "other"
     return IndustryInfo(code=code, label=taxonomy.labels[code], raw=raw)
 
 

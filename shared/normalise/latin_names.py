@@ -138,6 +138,8 @@ def latin_name(name: str, given: str, family: str) -> LatinName:
 
 def fold(text: str) -> str:
     """Lower-case ASCII where Latin letters allow: Müller -> muller, Ørsted -> orsted, Straße -> strasse."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

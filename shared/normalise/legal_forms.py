@@ -91,15 +91,23 @@ _LATIN_SUFFIX = re.compile(
     + r")[\s.,;)]*$"
 )
 _TRAILING_JUNK = " .,;:-&/+_"
+_LONGEST_LATIN = 40
+_BY_LAST_CHAR: dict[str, tuple[tuple[str, str], ...]] = {
+    last: tuple(entry for entry in CHINESE_SUFFIXES if entry[0][-1] == last)
+    for last in {suffix[-1] for suffix, _ in CHINESE_SUFFIXES}
+}
 
 
 def strip_legal_suffix(text: str) -> tuple[str, str] | None:
     """(what is left, the legal form) when lower-cased `text` ends in a legal form, else None."""
     text = text.rstrip(_TRAILING_JUNK)
-    for suffix, form in CHINESE_SUFFIXES:
+    for suffix, form in _BY_LAST_CHAR.get(text[-1:], ()):
         if text.endswith(suffix):
             return text[: -len(suffix)].rstrip(_TRAILING_JUNK), form
-    found = _LATIN_SUFFIX.search(text)
+    if not text[-1:].isascii():
+        return None
+    # No Latin legal form is longer than this: the search need not start further back.
+    found = _LATIN_SUFFIX.search(text, max(len(text) - _LONGEST_LATIN, 0))
     if found is None or found.lastgroup is None:
         return None
     return text[: found.start()].rstrip(_TRAILING_JUNK), _LATIN[int(found.lastgroup[1:])][0]

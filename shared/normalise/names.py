@@ -13,7 +13,7 @@ from pypinyin import lazy_pinyin
 from pypinyin.constants import PHRASES_DICT
 
 from shared.normalise._data import load_yaml, mapping, string
-from shared.normalise._text import as_text, clean, is_han, simplified
+from shared.normalise._text import HAN, as_text, clean, simplified
 from shared.normalise.latin_names import latin_key, latin_name
 
 # Longest first, so that 王总经理 loses 总经理 rather than 经理.
@@ -27,6 +27,10 @@ _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _ASCII_NOISE = re.compile(r"[^A-Za-z0-9\s'.,\-]+")
 _KEEP_PUNCTUATION = frozenset("'.,-\u00b7\u2022\u2027\u30fb\u2219")
 _EDGES = " ,.-'\u00b7\u2022\u2027\u30fb\u2219"
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+_LATIN = re.compile(f"[{_LATIN_LETTERS}]")
+_OTHER = re.compile(rf"[^\W\d_{_LATIN_LETTERS}{HAN}]")  # letters of any other script: Cyrillic, kana...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +76,11 @@ def _name_text(raw: object) -> str:
 
 
 def _script(text: str) -> str:
-    scripts = set()
-    for ch in text:
-        if is_han(ch):
-            scripts.add("han")
-        elif ch.isalpha():
-            code = ord(ch)
-            scripts.add("latin" if code < 0x250 or 0x1E00 <= code <= 0x1EFF else "other")
+    scripts = [
+        name for name, letters in (("han", _HAN_CHAR), ("latin", _LATIN), ("other", _OTHER)) if letters.search(text)
+    ]
     if len(scripts) == 1:
-        return scripts.pop()
+        return scripts[0]
     return "mixed" if scripts else "other"
 
 

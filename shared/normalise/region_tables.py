@@ -104,7 +104,7 @@ def _countries(doc: dict[str, object], labels: dict[str, str], tables: dict[str,
 
 def load_tables(path: Path | None = None) -> RegionTables:
     """The region table at `path`; None is the packaged one, read once per process."""
-    return _default_tables() if path is None else _build(load_yaml(path))
+    return _default_tables() if path is None else _build(load_yaml(Path(path)))  # a str from a config file too
 
 
 @lru_cache(maxsize=1)

@@ -82,7 +82,7 @@ def test_the_canonical_form_folds_what_the_provider_ignores(raw: str, canonical:
         ("live.company.com", False),
     ],
 )
-def test_free_mail_is_recognised_by_domain(domain: str, free: bool) -> None:  # noqa: FBT001 -- a parameter
+def test_free_mail_is_recognised_by_domain(domain: str, free: bool) -> None:  # noqa: FBT001 -- a pytest parameter, not a flag
     info = normalise_email(f"someone@{domain}")
     assert info is not None
     assert info.free_mail is free

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -221,9 +223,11 @@ def test_a_mapping_moved_in_the_yaml_moves_the_leads(tmp_path: Path) -> None:
         (lambda doc: doc["china"].update({"other": {"label": "x", "provinces": []}}), "reserved"),
     ],
 )
-def test_a_broken_table_is_refused_with_the_reason(tmp_path: Path, edit: object, message: str) -> None:
+def test_a_broken_table_is_refused_with_the_reason(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], object], message: str
+) -> None:
     doc = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-    edit(doc)  # type: ignore[operator]  # the lambdas above
+    edit(doc)
     broken = tmp_path / "regions.yaml"
     broken.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=message):

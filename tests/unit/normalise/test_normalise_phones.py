@@ -200,3 +200,25 @@ def test_e164_parses_back_to_itself_and_normalising_it_changes_nothing(raw: str,
     again = normalise_phone(info.e164)
     assert again is not None
     assert dataclasses.replace(again, raw=info.raw, digits=info.digits) == info
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    st.sampled_from(["", "0", "1", "13", "138", "179", "17951", "010", "0571", "400", "95", "+86", "+86 0", "+86 1"]),
+    st.text(alphabet="0123456789", min_size=1, max_size=14),
+    st.sampled_from(["CN", None]),
+)
+def test_chinese_numbers_built_directly_are_what_the_parser_makes(prefix: str, rest: str, region: str | None) -> None:
+    text = prefix + rest
+    if region is None and not text.startswith("+"):
+        return
+    try:
+        expected = phonenumbers.format_number(phonenumbers.parse(text, region), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        expected = None
+    info = normalise_phone(text, region)
+    assert info is not None
+    assert info.e164 in {expected, None}
+    assert (info.e164 is not None) == (
+        expected is not None and phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    )
