@@ -56,7 +56,7 @@ def submission(i: int, rng: random.Random, source: str) -> dict[str, Any]:
     else:
         name = f"{rng.choice(LATIN_FIRST)} {rng.choice(LATIN_LAST)}"
         company = f"{rng.choice(WORDS)} {rng.choice(['Inc.', 'GmbH', 'Ltd', 'Co., Ltd.'])}"
-        phone = f"+1 415 555 {rng.randrange(10000):04d}"
+        phone = f"+1 {rng.choice(['212', '415', '650'])} {rng.randrange(200, 999)} {rng.randrange(10000):04d}"
         place = {"country": rng.choice(["USA", "Germany", "Singapore", "UK"])}
     domain = rng.choice(FREE_MAIL) if rng.random() < 0.5 else f"corp{i % 5000}.com.cn"
     return {
@@ -74,15 +74,15 @@ def submission(i: int, rng: random.Random, source: str) -> dict[str, Any]:
     }
 
 
-def start_ingest(bootstrap: str, database_url: str, logdir: Path) -> Pipeline:
+def start_ingest(bootstrap: str, database_url: str, logdir: Path, workers: int) -> Pipeline:
     pipe = Pipeline(bootstrap, database_url, logdir)
-    pipe.env = {"INGEST_RATE_PER_S": "1000000", "INGEST_RATE_BURST": "1000000"}
+    pipe.env = {"INGEST_RATE_PER_S": "1000000", "INGEST_RATE_BURST": "1000000", "INGEST_WORKERS": str(workers)}
     pipe.start(["ingest"])
     pipe.wait_healthy()
     return pipe
 
 
-def run_kafka(bootstrap: str, database_url: str, n: int, logdir: Path) -> dict[str, Any]:
+def run_kafka(bootstrap: str, database_url: str, n: int, logdir: Path, workers: int) -> dict[str, Any]:
     """Publish n submissions, then time ingest from its first processed batch to its last."""
     rng = random.Random(5)
     source = f"bench-{uuid.uuid4().hex[:6]}"
@@ -91,7 +91,7 @@ def run_kafka(bootstrap: str, database_url: str, n: int, logdir: Path) -> dict[s
         for i in range(n)
     ]
     asyncio.run(publish(bootstrap, topics.LEADS_CAPTURED, envelopes))
-    pipe = start_ingest(bootstrap, database_url, logdir)
+    pipe = start_ingest(bootstrap, database_url, logdir, workers)
     try:
         count = wait_for_count(
             database_url, "SELECT count(*) FROM ingest.processed_events", n, timeout=max(120, n / 200)
@@ -115,9 +115,9 @@ def _span(database_url: str) -> float:
 
 
 def run_http(  # noqa: PLR0913 -- the run's knobs
-    bootstrap: str, database_url: str, n: int, logdir: Path, *, batch: int, concurrency: int
+    bootstrap: str, database_url: str, n: int, logdir: Path, *, batch: int, concurrency: int, workers: int
 ) -> dict[str, Any]:
-    pipe = start_ingest(bootstrap, database_url, logdir)
+    pipe = start_ingest(bootstrap, database_url, logdir, workers)
     try:
         key = add_channel(database_url, "bench-http")
         rng = random.Random(9)
@@ -147,7 +147,7 @@ async def _post_all(url: str, key: str, bodies: list[bytes], concurrency: int) -
             body = queue.get_nowait()
             response = await client.post(url, content=body, headers={"X-API-Key": key})
             response.raise_for_status()
-            accepted += response.json()["accepted"]
+            accepted += orjson.loads(response.content)["accepted"]
 
     async with httpx.AsyncClient(timeout=120) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
@@ -159,31 +159,33 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=int(os.environ.get("BENCH_N", "20000")))
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="ingest worker processes per run")
     args = parser.parse_args()
+    rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-ingest-") as tmp:
         work = Path(tmp)
         (work / "logs").mkdir()
         with postgres_server(work) as server, kafka_broker(work / "kafka") as bootstrap:
-            kafka = run_kafka(bootstrap, fresh_database(server), args.n, work / "logs")
-            console.print(f"ingest via Kafka: {kafka['per_second']:.0f} submissions/s")
-            http = run_http(
-                bootstrap,
-                fresh_database(server),
-                args.n + args.batch,
-                work / "logs",
-                batch=args.batch,
-                concurrency=args.concurrency,
-            )
-            console.print(f"ingest via HTTP batch: {http['per_second']:.0f} leads/s")
-            baseline = run_passthrough(bootstrap, args.n, work / "logs")
-    table = Table(title=f"ingest alone — {args.n} submissions, {os.cpu_count()} cores")
+            for workers in args.workers:
+                kafka = run_kafka(bootstrap, fresh_database(server), args.n, work / "logs", workers)
+                console.print(f"ingest x{workers} via Kafka: {kafka['per_second']:.0f} submissions/s")
+                rows.append((f"ingest x{workers} ← leads.captured.v1", kafka))
+            for workers in args.workers:
+                http = run_http(
+                    bootstrap,
+                    fresh_database(server),
+                    args.n + args.batch,
+                    work / "logs",
+                    batch=args.batch,
+                    concurrency=args.concurrency,
+                    workers=workers,
+                )
+                console.print(f"ingest x{workers} via HTTP batch: {http['per_second']:.0f} leads/s")
+                rows.append((f"ingest x{workers} ← POST /v1/leads/batch ({args.batch}/request)", http))
+            rows.append(("passthrough, 5 FastStream hops", run_passthrough(bootstrap, args.n, work / "logs")))
+    table = Table(title=f"ingest alone — {args.n} submissions, {os.cpu_count()} cores, xN = worker processes")
     for column in ("run", "done", "seconds", "per second"):
         table.add_column(column, justify="right")
-    rows = [
-        ("ingest ← leads.captured.v1", kafka),
-        (f"ingest ← POST /v1/leads/batch ({args.batch}/request, {args.concurrency} clients)", http),
-        ("passthrough, 5 FastStream hops", baseline),
-    ]
     for name, r in rows:
         table.add_row(name, str(r["messages"]), f"{r['seconds']:.2f}", f"{r['per_second']:.0f}")
     console.print(table)

@@ -85,8 +85,8 @@ def read_state() -> dict[str, Any] | None:
 # --- services ------------------------------------------------------------------------------
 
 
-def service_command(name: str, host: str, port: int) -> list[str]:
-    """Command line that runs one service's AsgiFastStream app."""
+def service_command(name: str, host: str, port: int, workers: int = 1) -> list[str]:
+    """Command line that runs one service's AsgiFastStream app, in `workers` processes sharing its port."""
     return [
         sys.executable,
         "-m",
@@ -98,10 +98,18 @@ def service_command(name: str, host: str, port: int) -> list[str]:
         host,
         "--port",
         str(port),
+        *(("--workers", str(workers)) if workers > 1 else ()),
     ]
+
+
+def workers_for(name: str, env: dict[str, str]) -> int:
+    """`<SERVICE>_WORKERS`, else `LEADFLOW_WORKERS`, else 1: each worker is one more consumer in the group."""
+    value = env.get(f"{name.upper()}_WORKERS") or env.get("LEADFLOW_WORKERS") or "1"
+    return max(1, int(value)) if value.isdigit() else 1
 
 
 def start_service(name: str, env: dict[str, str], port: int, log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
     """Start one service on loopback in its own process group, output appended to log_path."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-    return spawn(service_command(name, LOOPBACK, port), log_path, env=full_env, cwd=cwd)
+    command = service_command(name, LOOPBACK, port, workers_for(name, full_env))
+    return spawn(command, log_path, env=full_env, cwd=cwd)

@@ -79,7 +79,9 @@ def import_file(  # noqa: PLR0913 - typer maps one parameter to each command-lin
     console, errors = Console(), Console(stderr=True)
     key = (api_key or "").strip()
     try:
-        settings = Settings(source.strip(), build_column_map(mapping, map_ or []), _zone(tz), batch_size, file.name)
+        settings = Settings(
+            source.strip(), build_column_map(mapping, map_ or []), parse_zone(tz), batch_size, file.name
+        )
         target = rejected_file or default_rejected_path(file)
         _check_usage(settings, file, target, key, dry_run=dry_run)
         with open_table(file, detect_format(file, fmt), encoding, sheet) as table:
@@ -113,7 +115,8 @@ def _check_usage(settings: Settings, file: Path, target: Path, api_key: str, *, 
         raise UsageError(f"cannot write the rejected rows to {target.parent}: pass --rejected-file")
 
 
-def _zone(name: str) -> ZoneInfo:
+def parse_zone(name: str) -> ZoneInfo:
+    """--tz as a time zone; a usage error when it is not one (publish parses it the same way)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -19,6 +19,7 @@ from shared.schemas.events import FieldError, LeadCaptured, LeadIngested, LeadRe
 CLOCK_SKEW = timedelta(minutes=5)
 # Fields ingest sets itself: a channel's own keys of these names stay in `original` only.
 _OURS = (set(LeadIngested.model_fields) - set(LeadCaptured.model_fields)) | {"person", "company", "captured_at"}
+_CARRIED = tuple(name for name in LeadCaptured.model_fields if name not in _OURS)
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,13 @@ def _lead(
     if not may_email:
         flags = [*flags, "no_marketing_consent"]
     # `original` keeps everything the channel sent; our own field names are not taken from it.
-    fields = captured.model_dump(exclude=_OURS)
-    return LeadIngested(
+    fields = {name: getattr(captured, name) for name in _CARRIED}
+    extras = {k: v for k, v in (captured.model_extra or {}).items() if k not in _OURS}
+    # Every part is already validated (or built by us from validated parts): construct, don't re-validate.
+    # The unit tests re-validate every constructed lead, so a wrong part cannot slip through unnoticed.
+    return LeadIngested.model_construct(
         **fields,
+        **extras,
         captured_at=captured_at,
         person=n.person,
         company=n.company,

@@ -22,10 +22,13 @@ MAX_ATTRIBUTES = 200
 def oversized(raw: dict[str, Any]) -> list[FieldError]:
     """Fields longer than a lead field can sensibly be: refused with the field named, never truncated silently."""
     errors = []
-    for path, value in _strings(raw):
-        limit = MAX_LENGTHS.get(path.split(".", 1)[0], MAX_DEFAULT)
-        if len(value) > limit:
-            errors.append(FieldError(field=path, code="too_long", message=f"{len(value)} characters; at most {limit}"))
+    for key, value in raw.items():
+        limit = MAX_LENGTHS.get(key, MAX_DEFAULT)
+        if isinstance(value, str):
+            if len(value) > limit:
+                errors.append(_too_long(key, value, limit))
+        elif isinstance(value, dict | list):
+            errors.extend(_long_strings(value, key, limit))
     interests = raw.get("product_interest")
     if isinstance(interests, list) and len(interests) > MAX_LIST_ITEMS:
         errors.append(FieldError(field="product_interest", code="too_many", message=f"at most {MAX_LIST_ITEMS}"))
@@ -35,21 +38,29 @@ def oversized(raw: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
+def _too_long(path: str, value: str, limit: int) -> FieldError:
+    return FieldError(field=path, code="too_long", message=f"{len(value)} characters; at most {limit}")
+
+
+def _long_strings(value: Any, path: str, limit: int) -> Iterator[FieldError]:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(item, str):
+            if len(item) > limit:  # the path is only built for the rare offender
+                yield _too_long(f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]", item, limit)
+        elif isinstance(item, dict | list):
+            yield from _long_strings(item, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]", limit)
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> tuple[str | None, bool]:
     """NFC, controls removed, whitespace collapsed (kept as line breaks in free text); (text, changed)."""
     if value is None:
         return None, False
+    if value.isprintable():  # the common case: no controls, no format characters, no odd spaces
+        text = value.strip()
+        if "  " in text:
+            text = " ".join(text.split())
+        return (text or None), False
     text = unicodedata.normalize("NFC", value)
     text = _CONTROL.sub("", text)
     text = text.strip() if multiline else " ".join(_LINE_BREAKS.sub(" ", text).split())

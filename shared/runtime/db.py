@@ -105,7 +105,7 @@ class UnitOfWork:
     tables: RuntimeTables
     producer: str
     clock: Clock
-    staged: list[tuple[str, Envelope]] = field(default_factory=list)
+    staged: list[tuple[str, Envelope, bytes]] = field(default_factory=list)  # topic, header, payload JSON
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
     replies: dict[uuid.UUID, Any] = field(default_factory=dict)
     _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
@@ -130,9 +130,15 @@ class UnitOfWork:
         """Stage an outgoing event; it reaches the outbox in this transaction."""
         causation = cause.event_id if cause else None
         seq_key = (causation, topic)
+        # The payload is serialised once, straight to JSON in Rust; the envelope header is built without it.
+        body = (
+            payload.model_dump_json(exclude_none=True).encode()
+            if isinstance(payload, BaseModel)
+            else orjson.dumps(payload)
+        )
         envelope = make_envelope(
             topic,
-            payload,
+            _NO_PAYLOAD,
             producer=self.producer,
             lead_id=lead_id,
             correlation_id=correlation_id or (cause.envelope.correlation_id if cause else None),
@@ -140,9 +146,10 @@ class UnitOfWork:
             event_id=event_id,
             occurred_at=self.now(),
             seq=self._seq[seq_key],
+            trusted=True,
         )
         self._seq[seq_key] += 1
-        self.staged.append((topic, envelope))
+        self.staged.append((topic, envelope, body))
         return envelope
 
     def outcome(self, inbound: Inbound, outcome: str) -> None:
@@ -158,7 +165,7 @@ class UnitOfWork:
 
         The inbox has already claimed it, so the consumer that reads it back skips it.
         """
-        self.staged.append((inbound.topic, inbound.envelope))
+        self.staged.append((inbound.topic, inbound.envelope, orjson.dumps(inbound.envelope.payload)))
 
     async def claim(self, inbound: Sequence[Inbound]) -> list[Inbound]:
         """Record the events as processed; return only those not processed before (the inbox)."""
@@ -184,8 +191,8 @@ class UnitOfWork:
         if not self.staged:
             return []
         rows = [
-            OutboxRow(env.event_id, topic, env.kafka_key(), env.model_dump_json().encode(), env.kafka_headers())
-            for topic, env in self.staged
+            OutboxRow(env.event_id, topic, env.kafka_key(), envelope_bytes(env, body), env.kafka_headers())
+            for topic, env, body in self.staged
         ]
         columns: dict[str, list[Any]] = {
             "event_id": [r.event_id for r in rows],
@@ -196,6 +203,15 @@ class UnitOfWork:
         await insert_columns(self.conn, self.tables.outbox, columns)
         self.staged.clear()
         return rows
+
+
+_NO_PAYLOAD: dict[str, Any] = {}
+
+
+def envelope_bytes(envelope: Envelope, payload_json: bytes) -> bytes:
+    """The wire form of an envelope whose payload was serialised on its own."""
+    header = envelope.model_dump_json(exclude={"payload"}).encode()
+    return header[:-1] + b',"payload":' + payload_json + b"}"
 
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialect constructor is untyped

@@ -224,7 +224,7 @@ async def test_ingest_publishes_the_normalised_lead(
     assert envelope.lead_id is not None
     assert out.records[topics.LEADS_INGESTED][0].key == str(envelope.lead_id).encode()
     assert lead.person.email == "wang.wei@yunfan.cn"
-    assert lead.person.phone == "13800138000"
+    assert lead.person.phone == "+8613800138000"
     assert lead.location == Location(country="CN", province="浙江", city="杭州", sales_region="cn-east")
     assert out.records[topics.LEADS_REJECTED] == []
 
@@ -356,7 +356,7 @@ async def test_ingest_rewinds_a_batch_whose_transient_failure_outlasts_the_retry
     app = create_ingest(IngestSettings())
     commits, seeks = offsets_seen
 
-    def database_down(*_: Any) -> Any:
+    def database_down(*_: Any, **__: Any) -> Any:
         raise OperationalError("INSERT", {}, ConnectionError("database restarting"))
 
     async with running(app, INGEST_OUT, monkeypatch) as out:

@@ -11,7 +11,7 @@ import pytest
 
 from services.ingest.domain import Accepted, IngestRules, Rejected, ingest, lead_id_for, resubmission
 from services.ingest.normalising import QUALITY_FIELDS
-from shared.schemas.events import Location
+from shared.schemas.events import LeadIngested, Location
 from tests.ingest_cases import CASES, Case
 
 pytestmark = pytest.mark.unit
@@ -58,6 +58,7 @@ def test_bad_input_case(case: Case) -> None:
         return
     assert isinstance(result, Accepted), result
     lead = result.lead.model_dump(mode="json")
+    assert LeadIngested.model_validate(lead).model_dump(mode="json") == lead  # constructed, yet valid
     assert case.check is None or case.check(lead), lead
     assert set(case.flags) <= set(lead["quality"]["flags"]), lead["quality"]
 
