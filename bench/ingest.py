@@ -146,7 +146,12 @@ async def _post_all(url: str, key: str, bodies: list[bytes], concurrency: int) -
         while not queue.empty():
             body = queue.get_nowait()
             response = await client.post(url, content=body, headers={"X-API-Key": key})
-            response.raise_for_status()
+            if response.status_code == 503:  # a worker still starting: the request was not taken, send it again
+                queue.put_nowait(body)
+                await asyncio.sleep(0.2)
+                continue
+            if response.status_code != 202:
+                raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
             accepted += orjson.loads(response.content)["accepted"]
 
     async with httpx.AsyncClient(timeout=120) as client:

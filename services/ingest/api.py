@@ -66,6 +66,10 @@ class Gateway:
         self.metrics = HttpMetrics.create(ctx)
 
     async def authenticate(self, request: Request) -> Channel:
+        if self.registry.engine is None or self.ctx.state.get("processor") is None:
+            # This worker is still starting (with several workers, one may serve before another is up):
+            # saying "unknown key" now would be wrong.
+            raise ApiRejectError(503, "starting", "the service is starting", {"Retry-After": "1"})
         key = request.headers.get("x-api-key", "").strip()
         if not key:
             raise ApiRejectError(401, "missing_api_key", "send the channel's key in the X-API-Key header")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.ingest.normalising import Normalisation, contact_errors, normalise_lead
 from services.ingest.sanitise import clean_strings, oversized
@@ -38,7 +38,12 @@ class IngestRules:
 @dataclass(frozen=True)
 class Accepted:
     lead_id: uuid.UUID
-    lead: LeadIngested
+    payload: dict[str, Any]  # the leads.ingested.v1 payload, JSON-ready
+
+    @property
+    def lead(self) -> LeadIngested:
+        """The payload as the model (validates: for tests and callers that want attributes)."""
+        return LeadIngested.model_validate(self.payload)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,8 @@ def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules |
 
 def _lead(
     captured: LeadCaptured, n: Normalisation, raw: dict[str, Any], *, now: datetime, flags: list[str]
-) -> LeadIngested:
+) -> dict[str, Any]:
+    """The `leads.ingested.v1` payload as a JSON-ready dict (the unit tests validate it against the model)."""
     captured_at = captured.captured_at
     inferred = list(n.inferred)
     if captured_at is None:
@@ -96,14 +102,10 @@ def _lead(
     may_email = bool(captured.consent and captured.consent.marketing)
     if not may_email:
         flags = [*flags, "no_marketing_consent"]
-    # `original` keeps everything the channel sent; our own field names are not taken from it.
-    fields = {name: getattr(captured, name) for name in _CARRIED}
-    extras = {k: v for k, v in (captured.model_extra or {}).items() if k not in _OURS}
-    # Every part is already validated (or built by us from validated parts): construct, don't re-validate.
-    # The unit tests re-validate every constructed lead, so a wrong part cannot slip through unnoticed.
-    return LeadIngested.model_construct(
-        **fields,
-        **extras,
+    lead = {name: _plain(getattr(captured, name)) for name in _CARRIED}
+    # A channel's own keys named like ours stay in `original` only.
+    lead.update((k, v) for k, v in (captured.model_extra or {}).items() if k not in _OURS)
+    lead.update(
         captured_at=captured_at,
         person=n.person,
         company=n.company,
@@ -113,17 +115,22 @@ def _lead(
         normalised=n.details,
         may_email=may_email,
     )
+    return {k: v for k, v in lead.items() if v is not None}
 
 
-def resubmission(lead: LeadIngested, *, times_seen: int, first_seen_at: datetime) -> LeadResubmitted:
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json", exclude_none=True) if isinstance(value, BaseModel) else value
+
+
+def resubmission(lead: dict[str, Any], *, times_seen: int, first_seen_at: datetime) -> LeadResubmitted:
     return LeadResubmitted(
-        source=lead.source,
-        external_id=lead.external_id or "",
+        source=lead["source"],
+        external_id=lead.get("external_id") or "",
         times_seen=times_seen,
         first_seen_at=first_seen_at,
-        campaign=lead.campaign,
-        product_interest=lead.product_interest,
-        original=lead.original,
+        campaign=lead.get("campaign"),
+        product_interest=lead.get("product_interest", []),
+        original=lead["original"],
     )
 
 

@@ -35,16 +35,16 @@ class IngestHandler:
         now = uow.now()
         results = [(m, ingest(m.payload, m.event_id, now=now, rules=self.rules)) for m in messages]
         keyed = [
-            (r.lead.source, r.lead.external_id, r.lead_id)
+            (r.payload["source"], r.payload["external_id"], r.lead_id)
             for _, r in results
-            if isinstance(r, Accepted) and r.lead.external_id
+            if isinstance(r, Accepted) and r.payload.get("external_id")
         ]
         seen = await store.record_submissions(uow.conn, keyed, now)
         repeats: dict[tuple[str, str], int] = {}
         for message, result in results:
             if isinstance(result, Rejected):
                 _reject(uow, message, result)
-            elif (key := (result.lead.source, result.lead.external_id or "")) in seen:
+            elif (key := (result.payload["source"], result.payload.get("external_id") or "")) in seen:
                 count = repeats[key] = repeats.get(key, 0) + 1
                 _keyed(uow, message, result, seen[key], count)
             else:
@@ -58,14 +58,14 @@ def _keyed(uow: UnitOfWork, message: Inbound, result: Accepted, seen: store.Seen
         _ingested(uow, message, result)
         return
     times_seen = seen.times_before + occurrence
-    event = resubmission(result.lead, times_seen=times_seen, first_seen_at=seen.first_seen_at)
+    event = resubmission(result.payload, times_seen=times_seen, first_seen_at=seen.first_seen_at)
     uow.emit(topics.LEADS_RESUBMITTED, event, lead_id=result.lead_id, cause=message)
     uow.outcome(message, "resubmitted")
     uow.reply(message, Reply("resubmitted", result.lead_id))
 
 
 def _ingested(uow: UnitOfWork, message: Inbound, result: Accepted) -> None:
-    uow.emit(topics.LEADS_INGESTED, result.lead, lead_id=result.lead_id, cause=message)
+    uow.emit(topics.LEADS_INGESTED, result.payload, lead_id=result.lead_id, cause=message)
     uow.outcome(message, "ingested")
     uow.reply(message, Reply("accepted", result.lead_id))
 

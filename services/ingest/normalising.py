@@ -26,14 +26,9 @@ from shared.schemas.events import (
     CompanyDetail,
     EmailDetail,
     FieldError,
-    Firmographics,
     LeadCaptured,
-    Location,
     NameDetail,
-    Normalised,
-    Person,
     PhoneDetail,
-    Quality,
 )
 
 if TYPE_CHECKING:
@@ -63,25 +58,29 @@ _WECHAT = re.compile(r"^[A-Za-z][-_A-Za-z0-9]{5,19}$|^\+?\d{6,15}$")
 
 @dataclass(frozen=True)
 class Normalisation:
-    person: Person
-    company: Company
-    location: Location
-    details: Normalised
+    """The normalised parts of a lead, as JSON-ready dicts (they are serialised, not worked with)."""
+
+    person: dict[str, Any]
+    company: dict[str, Any]
+    location: dict[str, Any]
+    details: dict[str, Any]
+    phone: PhoneInfo | None
+    email: EmailInfo | None
     present: tuple[str, ...]
     invalid: tuple[str, ...]
     inferred: tuple[str, ...]
     flags: tuple[str, ...]
     wechat: str | None
 
-    def quality(self, *, inferred: list[str], flags: list[str]) -> Quality:
+    def quality(self, *, inferred: list[str], flags: list[str]) -> dict[str, Any]:
         good = [f for f in self.present if f not in self.invalid]
-        return Quality(
-            present=list(self.present),
-            invalid=list(self.invalid),
-            inferred=inferred,
-            flags=flags,
-            score=round(len(good) / len(QUALITY_FIELDS), 3),
-        )
+        return {
+            "present": list(self.present),
+            "invalid": list(self.invalid),
+            "score": round(len(good) / len(QUALITY_FIELDS), 3),
+            "inferred": inferred,
+            "flags": flags,
+        }
 
 
 def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules: IngestRules) -> Normalisation:
@@ -95,59 +94,73 @@ def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules
         c.country, c.region, c.city, phone=phone if phone and phone.valid else None, tables=rules.tables
     )
     domain, domain_inferred = _company_domain(c.domain, email)
-    details = _details(phone, email, name, company_name, c, rules)
-    # The parts below come from validated input and our own normalisers: constructed, not re-validated
-    # (a third of ingest's time was pydantic re-checking what it had just checked).
-    person = Person.model_construct(
-        **(p.model_extra or {}),
-        name=name.full if name else None,
-        given_name=name.given if name else p.given_name,
-        family_name=name.family if name else p.family_name,
-        title=p.title,
-        phone=phone.e164 if phone and phone.valid else p.phone,
-        email=email.normalised if email and email.valid else p.email,
-        wechat=p.wechat,
+    # Plain dicts, checked against the pydantic models by the unit tests: building models here (even
+    # with model_construct) was a third of ingest's time, for objects that are only ever serialised.
+    person = _compact(
+        {
+            **(p.model_extra or {}),
+            "name": name.full if name else None,
+            "given_name": name.given if name else p.given_name,
+            "family_name": name.family if name else p.family_name,
+            "title": p.title,
+            "phone": phone.e164 if phone and phone.valid else p.phone,
+            "email": email.normalised if email and email.valid else p.email,
+            "wechat": p.wechat,
+        }
     )
-    company = Company.model_construct(
-        **(c.model_extra or {}),
-        name=company_name.normalised if company_name else None,
-        domain=domain,
-        industry=c.industry,
-        employees=c.employees,
-        annual_revenue=c.annual_revenue,
-        country=location.country,
-        region=location.province,
-        city=location.city,
+    company = _compact(
+        {
+            **(c.model_extra or {}),
+            "name": company_name.normalised if company_name else None,
+            "domain": domain,
+            "industry": c.industry,
+            "employees": c.employees,
+            "annual_revenue": c.annual_revenue,
+            "country": location.country,
+            "region": location.province,
+            "city": location.city,
+        }
     )
-    loc = Location.model_construct(
-        country=location.country, province=location.province, city=location.city, sales_region=location.sales_region
+    loc = _compact(
+        {
+            "country": location.country,
+            "province": location.province,
+            "city": location.city,
+            "sales_region": location.sales_region,
+        }
     )
     invalid = _invalid(phone, email, p.wechat)
     inferred = tuple(f"location.{f}" for f in location.inferred) + (("company.domain",) if domain_inferred else ())
     flags = tuple(f"{f.replace('.', '_')}_invalid" for f in invalid)
-    present = _present(person, company, loc, captured)
-    return Normalisation(person, company, loc, details, present, invalid, inferred, flags, p.wechat)
+    present = tuple(f for f in QUALITY_FIELDS if _is_present(f, person, company, loc, captured))
+    details = _details(phone=phone, email=email, name=name, company_name=company_name, c=c, rules=rules)
+    return Normalisation(person, company, loc, details, phone, email, present, invalid, inferred, flags, p.wechat)
 
 
 def _details(  # noqa: PLR0913 -- one normaliser result each
+    *,
     phone: PhoneInfo | None,
     email: EmailInfo | None,
     name: PersonName | None,
     company_name: CompanyName | None,
     c: Company,
     rules: IngestRules,
-) -> Normalised:
+) -> dict[str, Any]:
     industry = classify_industry(c.industry)
-    return Normalised.model_construct(
-        phone=PhoneDetail.model_construct(**_fields(phone, _PHONE)) if phone else None,
-        email=EmailDetail.model_construct(**_fields(email, _EMAIL)) if email else None,
-        name=NameDetail.model_construct(**_fields(name, _NAME)) if name else None,
-        company=CompanyDetail.model_construct(**_fields(company_name, _COMPANY)) if company_name else None,
-        firmographics=Firmographics.model_construct(
-            size_band=size_band(c.employees, rules.size_bands or DEFAULT_SIZE_BANDS),
-            industry=industry.code if industry else None,
-            industry_label=industry.label if industry else None,
-        ),
+    return _compact(
+        {
+            "phone": _fields(phone, _PHONE),
+            "email": _fields(email, _EMAIL),
+            "name": _fields(name, _NAME),
+            "company": _fields(company_name, _COMPANY),
+            "firmographics": _compact(
+                {
+                    "size_band": size_band(c.employees, rules.size_bands or DEFAULT_SIZE_BANDS),
+                    "industry": industry.code if industry else None,
+                    "industry_label": industry.label if industry else None,
+                }
+            ),
+        }
     )
 
 
@@ -164,19 +177,17 @@ def _invalid(phone: PhoneInfo | None, email: EmailInfo | None, wechat: str | Non
 
 def contact_errors(n: Normalisation) -> list[FieldError]:
     """A lead needs one way to reach the person; invalid contacts alone are no way."""
-    d = n.details
-    phone_ok = d.phone is not None and d.phone.valid
-    email_ok = d.email is not None and d.email.valid
-    if phone_ok or email_ok or n.wechat:
+    phone, email = n.phone, n.email
+    if (phone is not None and phone.valid) or (email is not None and email.valid) or n.wechat:
         return []
     errors = []
-    if d.phone is not None:
+    if phone is not None:
         errors.append(
-            FieldError(field="person.phone", code=d.phone.error or "phone_invalid", message="not a valid phone number")
+            FieldError(field="person.phone", code=phone.error or "phone_invalid", message="not a valid phone number")
         )
-    if d.email is not None:
+    if email is not None:
         errors.append(
-            FieldError(field="person.email", code=d.email.error or "email_invalid", message="not a valid email address")
+            FieldError(field="person.email", code=email.error or "email_invalid", message="not a valid email address")
         )
     message = "needs a valid phone, email or wechat id" if errors else "needs a phone, an email or a wechat id"
     errors.append(FieldError(field="person", code="no_contact", message=message))
@@ -191,23 +202,21 @@ def _company_domain(raw: str | None, email: Any) -> tuple[str | None, bool]:
     return None, False
 
 
-def _fields(result: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in names}
+def _fields(result: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {name: value for name in names if (value := getattr(result, name)) is not None}
 
 
-def _present(person: Person, company: Company, location: Location, captured: LeadCaptured) -> tuple[str, ...]:
-    values = (
-        person.name,
-        person.title,
-        person.phone,
-        person.email,
-        company.name,
-        company.domain,
-        company.industry,
-        company.employees,
-        location.country,
-        location.province,
-        location.city,
-        captured.product_interest or None,
-    )
-    return tuple(f for f, v in zip(QUALITY_FIELDS, values, strict=True) if v not in (None, ""))
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _is_present(
+    dotted: str, person: dict[str, Any], company: dict[str, Any], location: dict[str, Any], captured: LeadCaptured
+) -> bool:
+    if dotted == "product_interest":
+        return bool(captured.product_interest)
+    head, _, tail = dotted.partition(".")
+    part = person if head == "person" else company if head == "company" else location
+    return part.get(tail) not in (None, "")

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult, geocoder
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneNumberType, ValidationResult, geocoder
 
 from shared.normalise._text import as_text, clean
 from shared.normalise.region_tables import load_tables, split_cn_place
@@ -112,6 +112,14 @@ def _parse(number: str, region: str | None) -> tuple[phonenumbers.PhoneNumber, i
     return parsed, phonenumbers.number_type(parsed)
 
 
+def _region_of(number: phonenumbers.PhoneNumber) -> str | None:
+    # A country code with one region (86 → CN) needs no pattern matching; +1 and +44 etc. do.
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
+    if len(regions) == 1:
+        return regions[0]
+    return phonenumbers.region_code_for_number(number)
+
+
 def _describe(number: phonenumbers.PhoneNumber, kind: int) -> str | None:
     lang = "zh" if number.country_code == 86 else "en"
     if phonenumbers.is_number_type_geographical(kind, number.country_code or 0):
@@ -142,7 +150,7 @@ def normalise_phone(raw: str | None, default_region: str | None = None) -> Phone
         return _failed(source, digits, _PARSE_ERRORS.get(exc.error_type, "phone_unparseable"))
     if kind == PhoneNumberType.UNKNOWN:  # exactly the numbers is_valid_number refuses
         return _failed(source, digits, _invalid_error(number))
-    country = phonenumbers.region_code_for_number(number)
+    country = _region_of(number)
     location = _describe(number, kind)
     province, city = split_cn_place(load_tables(), location) if country == "CN" and location else (None, None)
     return PhoneInfo(
