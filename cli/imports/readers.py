@@ -69,9 +69,23 @@ def scan_text(path: Path, encoding: str | None) -> tuple[str, int]:
         lines = _count_lines(path, candidate)
         if lines is not None:
             return candidate, lines
+        if not encoding and candidate.startswith("utf-8") and (damage := _damaged_utf8(path)):
+            # GBK read as UTF-8 fails almost at once; a file that is mostly valid UTF-8 is UTF-8 with a few
+            # broken bytes, and decoding it as GB18030 would turn every Chinese name into mojibake.
+            raise ReadError(f"{path.name} is UTF-8 with undecodable bytes ({damage}): fix them or pass --encoding")
     if encoding:
         raise ReadError(f"{path.name} is not valid {encoding} text")
     raise ReadError(f"{path.name} is neither UTF-8 nor GB18030/GBK text: pass --encoding")
+
+
+def _damaged_utf8(path: Path) -> str | None:
+    """Where a mostly-UTF-8 file breaks ("2 bad bytes, first on line 7"), or None if it isn't mostly UTF-8."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    if bad == 0 or valid <= bad:
+        return None
+    return f"{bad} bad, first on line {text[: text.index(chr(0xFFFD))].count(chr(10)) + 1}"
 
 
 def _codec_name(encoding: str) -> str:

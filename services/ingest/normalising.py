@@ -86,7 +86,7 @@ class Normalisation:
 def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules: IngestRules) -> Normalisation:
     """Every field through the shared normalisers; the raw values stay in the lead's `original`."""
     p, c = captured.person, captured.company
-    phone = normalise_phone(p.phone, country_code(c.country, rules.tables) or default_country)
+    phone, phone_inferred = _phone(p.phone, country_code(c.country, rules.tables), default_country)
     email = normalise_email(p.email)
     name = normalise_person_name(p.name, p.given_name, p.family_name)
     company_name = normalise_company(c.name)
@@ -130,11 +130,27 @@ def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules
         }
     )
     invalid = _invalid(phone, email, p.wechat)
-    inferred = tuple(f"location.{f}" for f in location.inferred) + (("company.domain",) if domain_inferred else ())
+    inferred = (
+        tuple(f"location.{f}" for f in location.inferred)
+        + (("company.domain",) if domain_inferred else ())
+        + (("person.phone_region",) if phone_inferred else ())
+    )
     flags = tuple(f"{f.replace('.', '_')}_invalid" for f in invalid)
     present = tuple(f for f in QUALITY_FIELDS if _is_present(f, person, company, loc, captured))
     details = _details(phone=phone, email=email, name=name, company_name=company_name, c=c, rules=rules)
     return Normalisation(person, company, loc, details, phone, email, present, invalid, inferred, flags, p.wechat)
+
+
+def _phone(raw: str | None, lead_country: str | None, channel_country: str | None) -> tuple[PhoneInfo | None, bool]:
+    """Read a national number in the lead's country; if it is no number there, in the channel's (inferred).
+
+    A Chinese channel's lead for a US company often carries the contact's Chinese mobile without +86.
+    """
+    phone = normalise_phone(raw, lead_country or channel_country)
+    if phone is None or phone.valid or not lead_country or not channel_country or lead_country == channel_country:
+        return phone, False
+    again = normalise_phone(raw, channel_country)
+    return (again, True) if again is not None and again.valid else (phone, False)
 
 
 def _details(  # noqa: PLR0913 -- one normaliser result each

@@ -266,3 +266,12 @@ def test_quality_counts_only_the_fields_present_and_valid() -> None:
     flagged = accepted({"source": "s", "person": {"email": "a@qq.com", "phone": "123"}}).lead.quality
     assert flagged.invalid == ["person.phone"]
     assert flagged.score == round(1 / len(QUALITY_FIELDS), 3)
+
+
+def test_a_number_that_is_none_in_the_lead_country_is_read_in_the_channel_country_and_marked_inferred() -> None:
+    lead = accepted({"source": "s", "person": {"phone": "138-0000-0417"}, "company": {"country": "JP"}}).lead
+    assert lead.person.phone == "+8613800000417"
+    assert "person.phone_region" in lead.quality.inferred
+    us = accepted({"source": "s", "person": {"phone": "(415) 555-2671"}, "company": {"country": "US"}}).lead
+    assert us.person.phone == "+14155552671"
+    assert "person.phone_region" not in us.quality.inferred

@@ -202,3 +202,13 @@ def test_rows_are_streamed_not_loaded(tmp_path: Path) -> None:
         # A generator, not a list: the rest is read only when asked for.
         assert not isinstance(table.rows, list)
         assert sum(1 for _ in table.rows) == 49_999
+
+
+def test_utf8_with_a_few_broken_bytes_is_refused_not_read_as_gbk_mojibake(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.csv"
+    path.write_bytes("姓名,手机\n王伟,13800138000\n李娜,13900139000\n".encode() + b"\xff\xfe,1\n")
+    with pytest.raises(ReadError, match="line 4"):
+        read(path)
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("姓名,手机\n王伟,13800138000\n".encode("gbk"))
+    assert read(gbk)[2] == [Row(2, {"姓名": "王伟", "手机": "13800138000"})]
