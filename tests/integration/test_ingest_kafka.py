@@ -42,8 +42,9 @@ def test_every_bad_input_case_gets_its_verdict_over_kafka(pipeline: Pipeline) ->
             assert set(case.flags) <= set(payload["quality"]["flags"]), case.name
         else:
             assert topic == topics.LEADS_REJECTED, (case.name, payload)
-            assert any(
-                e["field"] == case.field and e["code"].startswith(case.code or "") for e in payload["errors"]
-            ), (case.name, payload["errors"])
+            assert any(e["field"] == case.field and e["code"].startswith(case.code or "") for e in payload["errors"]), (
+                case.name,
+                payload["errors"],
+            )
     rejected = sum(not c.accepted for c in CASES)
     assert sql_rows(pipeline.database_url, "SELECT count(*) FROM ingest.rejects") == [(rejected,)]
