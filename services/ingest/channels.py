@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -113,23 +114,29 @@ class ChannelRegistry:
     countries: dict[str, str] = field(default_factory=dict)  # channel → default phone region, updated in place
     loaded_at: float = -math.inf
     _miss_reload_at: float = -math.inf
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def lookup(self, key: str) -> Channel | None:
         """The channel a key names (revoked ones too, so the caller can say so), or None."""
-        now = time.monotonic()
         await self.refresh_if_stale()
         digest = hash_key(key)
-        channel = self.by_hash.get(digest)
-        if channel is None and now - self._miss_reload_at > 1.0:
-            # A key created a moment ago works at once; at most one reload a second for unknown keys.
-            self._miss_reload_at = now
-            await self.reload()
+        if (channel := self.by_hash.get(digest)) is not None:
+            return channel
+        async with self._lock:  # concurrent requests with a new key wait for the one reload, not skip it
             channel = self.by_hash.get(digest)
+            if channel is None and time.monotonic() - self._miss_reload_at > 1.0:
+                # A key created a moment ago works at once; at most one reload a second for unknown keys.
+                self._miss_reload_at = time.monotonic()
+                await self.reload()
+                channel = self.by_hash.get(digest)
         return channel
 
     async def refresh_if_stale(self) -> None:
-        if time.monotonic() - self.loaded_at > self.refresh_s:
-            await self.reload()
+        if time.monotonic() - self.loaded_at <= self.refresh_s:
+            return
+        async with self._lock:
+            if time.monotonic() - self.loaded_at > self.refresh_s:  # not already done by a request we waited for
+                await self.reload()
 
     async def reload(self) -> None:
         if self.engine is None:
