@@ -238,8 +238,8 @@ def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Map
     """One canonical line per processed message."""
     if not log.enabled():
         return
-    for m in messages:
-        log.line(
+    log.lines(
+        [
             {
                 "topic": m.topic,
                 "partition": m.partition,
@@ -249,4 +249,6 @@ def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Map
                 "correlation_id": str(m.envelope.correlation_id),
                 "outcome": outcomes.get(m.event_id, "applied"),
             }
-        )
+            for m in messages
+        ]
+    )

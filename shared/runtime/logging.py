@@ -111,10 +111,19 @@ class ProcessedLog:
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
 
-    def line(self, fields: dict[str, Any]) -> None:
-        """Write one already-safe record: ids, topic, partition, offset, outcome."""
-        fields["service"] = self.service
-        fields["level"] = "info"
-        fields["event"] = "event_processed"
-        fields["timestamp"] = datetime.now(UTC).isoformat()
-        self.logger.info(orjson.dumps(fields).decode())
+    def lines(self, records: list[dict[str, Any]]) -> None:
+        """Write a batch's records: to a JSON log, as one write of one line each.
+
+        A logging call per line was a few percent of a service's time at thousands of messages a second.
+        """
+        timestamp = datetime.now(UTC).isoformat()
+        rendered = [
+            orjson.dumps({**fields, "service": self.service, "level": "info", "event": "event_processed",
+                          "timestamp": timestamp}).decode()
+            for fields in records
+        ]  # fmt: skip
+        if self.logger.propagate:  # a terminal: the console renderer shows each line as its own event
+            for line in rendered:
+                self.logger.info(line)
+        elif rendered:
+            self.logger.info("\n".join(rendered))
