@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="ingest worker processes per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median is reported")
     args = parser.parse_args()
     rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-ingest-") as tmp:
@@ -172,27 +173,52 @@ def main() -> None:
         (work / "logs").mkdir()
         with postgres_server(work) as server, kafka_broker(work / "kafka") as bootstrap:
             for workers in args.workers:
-                kafka = run_kafka(bootstrap, fresh_database(server), args.n, work / "logs", workers)
-                console.print(f"ingest x{workers} via Kafka: {kafka['per_second']:.0f} submissions/s")
-                rows.append((f"ingest x{workers} ← leads.captured.v1", kafka))
+                runs = [
+                    run_kafka(bootstrap, fresh_database(server), args.n, work / "logs", workers)
+                    for _ in range(args.repeat)
+                ]
+                rows.append((f"ingest x{workers} ← leads.captured.v1", _median(runs, f"x{workers} via Kafka")))
             for workers in args.workers:
-                http = run_http(
-                    bootstrap,
-                    fresh_database(server),
-                    args.n + args.batch,
-                    work / "logs",
-                    batch=args.batch,
-                    concurrency=args.concurrency,
-                    workers=workers,
+                runs = [
+                    run_http(
+                        bootstrap,
+                        fresh_database(server),
+                        args.n + args.batch,
+                        work / "logs",
+                        batch=args.batch,
+                        concurrency=args.concurrency,
+                        workers=workers,
+                    )
+                    for _ in range(args.repeat)
+                ]
+                rows.append(
+                    (
+                        f"ingest x{workers} ← POST /v1/leads/batch ({args.batch}/request)",
+                        _median(runs, f"x{workers} via HTTP"),
+                    )
                 )
-                console.print(f"ingest x{workers} via HTTP batch: {http['per_second']:.0f} leads/s")
-                rows.append((f"ingest x{workers} ← POST /v1/leads/batch ({args.batch}/request)", http))
             rows.append(("passthrough, 5 FastStream hops", run_passthrough(bootstrap, args.n, work / "logs")))
-    table = Table(title=f"ingest alone — {args.n} submissions, {os.cpu_count()} cores, xN = worker processes")
-    for column in ("run", "done", "seconds", "per second"):
+    report(args, rows)
+
+
+def _median(runs: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """The median run (the machine is shared and noisy); every run's rate is kept and printed."""
+    ordered = sorted(runs, key=lambda r: r["per_second"])
+    rates = [round(r["per_second"]) for r in runs]
+    console.print(f"ingest {label}: {rates} per second; median {ordered[len(ordered) // 2]['per_second']:.0f}")
+    return {**ordered[len(ordered) // 2], "runs_per_second": rates}
+
+
+def report(args: argparse.Namespace, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    title = (
+        f"ingest alone — {args.n} submissions, {os.cpu_count()} cores, xN = worker processes, median of {args.repeat}"
+    )
+    table = Table(title=title)
+    for column in ("run", "done", "seconds", "per second", "all runs"):
         table.add_column(column, justify="right")
     for name, r in rows:
-        table.add_row(name, str(r["messages"]), f"{r['seconds']:.2f}", f"{r['per_second']:.0f}")
+        runs = " ".join(str(x) for x in r.get("runs_per_second", []))
+        table.add_row(name, str(r["messages"]), f"{r['seconds']:.2f}", f"{r['per_second']:.0f}", runs)
     console.print(table)
     out = REPO_ROOT / "bench-results"
     out.mkdir(exist_ok=True)
