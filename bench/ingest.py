@@ -171,33 +171,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-ingest-") as tmp:
         work = Path(tmp)
         (work / "logs").mkdir()
-        with postgres_server(work) as server, kafka_broker(work / "kafka") as bootstrap:
+        with postgres_server(work) as server:
+
+            def fresh(run: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                # A broker of its own per run: no consumer group or backlog carried over from the last one.
+                with kafka_broker(work / f"kafka-{uuid.uuid4().hex[:6]}") as bootstrap:
+                    return dict(run(bootstrap, fresh_database(server), *args, **kwargs))
+
             for workers in args.workers:
-                runs = [
-                    run_kafka(bootstrap, fresh_database(server), args.n, work / "logs", workers)
-                    for _ in range(args.repeat)
-                ]
+                runs = [fresh(run_kafka, args.n, work / "logs", workers) for _ in range(args.repeat)]
                 rows.append((f"ingest x{workers} ← leads.captured.v1", _median(runs, f"x{workers} via Kafka")))
             for workers in args.workers:
+                http_n = args.n + args.batch
                 runs = [
-                    run_http(
-                        bootstrap,
-                        fresh_database(server),
-                        args.n + args.batch,
-                        work / "logs",
-                        batch=args.batch,
-                        concurrency=args.concurrency,
-                        workers=workers,
+                    fresh(
+                        run_http, http_n, work / "logs", batch=args.batch, concurrency=args.concurrency, workers=workers
                     )
                     for _ in range(args.repeat)
                 ]
-                rows.append(
-                    (
-                        f"ingest x{workers} ← POST /v1/leads/batch ({args.batch}/request)",
-                        _median(runs, f"x{workers} via HTTP"),
-                    )
-                )
-            rows.append(("passthrough, 5 FastStream hops", run_passthrough(bootstrap, args.n, work / "logs")))
+                name = f"ingest x{workers} ← POST /v1/leads/batch ({args.batch}/request)"
+                rows.append((name, _median(runs, f"x{workers} via HTTP")))
+            with kafka_broker(work / "kafka-passthrough") as bootstrap:
+                rows.append(("passthrough, 5 FastStream hops", run_passthrough(bootstrap, args.n, work / "logs")))
     report(args, rows)
 
 
