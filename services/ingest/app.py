@@ -23,7 +23,10 @@ def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
     s = settings or IngestSettings()
     registry = ChannelRegistry(store.channels, refresh_s=s.channel_refresh_s)
     rules = IngestRules(
-        tables=load_tables(s.regions_file), default_country=s.default_country, channel_countries=registry.countries
+        tables=load_tables(s.regions_file),
+        default_country=s.default_country,
+        channel_countries=registry.countries,
+        size_bands=tuple(sorted(s.size_bands)) if s.size_bands else None,
     )
     handler = IngestHandler(rules, registry)
 

@@ -12,6 +12,7 @@ import pytest
 
 from services.ingest.domain import Accepted, IngestRules, Rejected, ingest, lead_id_for, resubmission
 from services.ingest.normalising import QUALITY_FIELDS
+from services.ingest.settings import IngestSettings
 from shared.schemas.events import LeadIngested, Location
 from tests.ingest_cases import CASES, Case
 
@@ -275,3 +276,13 @@ def test_a_number_that_is_none_in_the_lead_country_is_read_in_the_channel_countr
     us = accepted({"source": "s", "person": {"phone": "(415) 555-2671"}, "company": {"country": "US"}}).lead
     assert us.person.phone == "+14155552671"
     assert "person.phone_region" not in us.quality.inferred
+
+
+def test_size_bands_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_SIZE_BANDS", '[[1, "startup"], [200, "scale-up"], [5000, "giant"]]')
+    settings = IngestSettings()
+    assert settings.size_bands == [(1, "startup"), (200, "scale-up"), (5000, "giant")]
+    rules = IngestRules(size_bands=tuple(settings.size_bands))
+    raw = submission(company={"name": "云帆", "employees": 320})
+    assert accepted(raw, rules=rules).lead.normalised.firmographics.size_band == "scale-up"
+    assert accepted(raw).lead.normalised.firmographics.size_band == "large"  # the default bands
