@@ -12,8 +12,17 @@ KEY_PRIORITY = ("email", "phone", "wechat")
 
 
 def identity_keys(lead: LeadIngested) -> list[tuple[str, str]]:
-    """The exact keys a lead is found by (already normalised by ingest)."""
-    values = {"email": lead.person.email, "phone": lead.person.phone, "wechat": lead.person.wechat}
+    """The exact keys a lead is found by (already normalised by ingest).
+
+    A contact ingest flagged invalid is no key: leads that typed the same junk ("12345") are not one
+    person. The email key is the provider-folded form, so j.o.h.n+news@gmail.com finds john@gmail.com.
+    """
+    invalid = set(lead.quality.invalid)
+    email = lead.person.email if "person.email" not in invalid else None
+    if email and lead.normalised.email is not None and lead.normalised.email.canonical:
+        email = lead.normalised.email.canonical
+    phone = lead.person.phone if "person.phone" not in invalid else None
+    values = {"email": email, "phone": phone, "wechat": lead.person.wechat}
     return [(kind, value) for kind in KEY_PRIORITY if (value := values[kind])]
 
 

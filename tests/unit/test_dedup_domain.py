@@ -73,3 +73,28 @@ def test_evidence_lists_every_key_the_survivor_matched_in_priority_order() -> No
 def test_evidence_leaves_out_keys_owned_by_other_leads() -> None:
     _, evidence = choose_survivor({"email": LEAD_A, "phone": LEAD_B, "wechat": LEAD_A}) or (None, [])
     assert [e.rule for e in evidence] == ["exact_email", "exact_wechat"]
+
+
+def test_contacts_ingest_flagged_invalid_are_no_identity_keys() -> None:
+    junk = LeadIngested(
+        source="web-form",
+        person=Person(phone="12345", email="nope", wechat="wangwei_88"),
+        quality=Quality(score=0.1, invalid=["person.phone", "person.email"]),
+        original={},
+    )
+    assert identity_keys(junk) == [("wechat", "wangwei_88")]
+
+
+def test_the_email_key_is_the_provider_folded_address() -> None:
+    folded = LeadIngested.model_validate(
+        {
+            "source": "web-form",
+            "person": {"email": "j.o.h.n+news@gmail.com"},
+            "quality": {"score": 0.1},
+            "original": {},
+            "normalised": {
+                "email": {"normalised": "j.o.h.n+news@gmail.com", "canonical": "john@gmail.com", "valid": True}
+            },
+        }
+    )
+    assert identity_keys(folded) == [("email", "john@gmail.com")]
