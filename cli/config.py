@@ -24,12 +24,29 @@ def stack_file(env: Mapping[str, str] | None = None) -> Path:
 
 def broker_from_stack(path: Path) -> str | None:
     """Return the broker address the local stack recorded, or None when there is no usable file."""
+    return from_stack(path, STACK_KEY)
+
+
+def from_stack(path: Path, key: str) -> str | None:
+    """A value `leadflow stack up` recorded in stack.json, or None when there is no usable file or value."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    broker = data.get(STACK_KEY) if isinstance(data, dict) else None
-    return broker.strip() if isinstance(broker, str) and broker.strip() else None
+    value = data.get(key) if isinstance(data, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _resolve(
+    explicit: str | None, variable: str, key: str, env: Mapping[str, str] | None, stack: Path | None
+) -> str | None:
+    """The flag, else the environment variable, else the running local stack's value."""
+    env = os.environ if env is None else env
+    if explicit and explicit.strip():
+        return explicit.strip()
+    if env.get(variable, "").strip():
+        return env[variable].strip()
+    return from_stack(stack or stack_file(env), key)
 
 
 def resolve_bootstrap(
@@ -38,12 +55,7 @@ def resolve_bootstrap(
     stack_path: Path | None = None,
 ) -> str:
     """Bootstrap servers: the flag, else KAFKA_BOOTSTRAP_SERVERS, else the stack's broker, else 127.0.0.1:9092."""
-    env = os.environ if env is None else env
-    if explicit and explicit.strip():
-        return explicit.strip()
-    if env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip():
-        return env["KAFKA_BOOTSTRAP_SERVERS"].strip()
-    return broker_from_stack(stack_path or stack_file(env)) or DEFAULT_BOOTSTRAP
+    return _resolve(explicit, "KAFKA_BOOTSTRAP_SERVERS", STACK_KEY, env, stack_path) or DEFAULT_BOOTSTRAP
 
 
 def resolve_database_url(
@@ -52,14 +64,4 @@ def resolve_database_url(
     stack_path: Path | None = None,
 ) -> str | None:
     """Database URL: the flag, else DATABASE_URL, else the local stack's, else None."""
-    env = os.environ if env is None else env
-    if explicit and explicit.strip():
-        return explicit.strip()
-    if env.get("DATABASE_URL", "").strip():
-        return env["DATABASE_URL"].strip()
-    try:
-        data = json.loads((stack_path or stack_file(env)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    url = data.get("database_url") if isinstance(data, dict) else None
-    return url if isinstance(url, str) and url else None
+    return _resolve(explicit, "DATABASE_URL", "database_url", env, stack_path)

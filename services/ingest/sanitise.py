@@ -7,10 +7,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from shared.normalise import remove_invisible
 from shared.schemas.events import FieldError
 
-# C0 and C1 controls, DEL, zero-width and bidi-override characters: invisible, break matching and display.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _LINE_BREAKS = re.compile(r"[\t\r\n]+")
 
 MAX_LENGTHS = {"message": 10_000, "attributes": 2_000}
@@ -61,10 +60,8 @@ def clean_text(value: str | None, *, multiline: bool = False) -> tuple[str | Non
         if "  " in text:
             text = " ".join(text.split())
         return (text or None), False
-    text = unicodedata.normalize("NFC", value)
-    text = _CONTROL.sub("", text)
+    text, changed = remove_invisible(unicodedata.normalize("NFC", value))
     text = text.strip() if multiline else " ".join(_LINE_BREAKS.sub(" ", text).split())
-    changed = _CONTROL.search(value) is not None
     return (text or None), changed
 
 

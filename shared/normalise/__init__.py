@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.normalise._text import remove_invisible
 from shared.normalise.companies import CompanyName, normalise_company
 from shared.normalise.emails import EmailInfo, normalise_email
 from shared.normalise.firmographics import (
@@ -32,6 +33,7 @@ __all__ = [
     "normalise_person_name",
     "normalise_phone",
     "parse_employees",
+    "remove_invisible",
     "resolve_location",
     "size_band",
 ]

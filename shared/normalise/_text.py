@@ -18,6 +18,12 @@ _HAN_CHAR = re.compile(f"[{HAN}]")
 _KEY_DROP = re.compile(r"[\s.,'\u2019`\-_/()&]+")
 
 
+def remove_invisible(text: str) -> tuple[str, bool]:
+    """The text without control, zero-width and bidi characters, and whether it had any."""
+    cleaned = _INVISIBLE.sub("", text)
+    return cleaned, len(cleaned) != len(text)
+
+
 def clean(raw: str) -> str:
     """Invisible characters removed, full-width forms folded (NFKC), whitespace collapsed and trimmed."""
     text = _INVISIBLE.sub("", raw)
