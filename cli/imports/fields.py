@@ -11,7 +11,18 @@ FIELD_PATHS: frozenset[str] = frozenset(
     | {f"person.{name}" for name in ("name", "given_name", "family_name", "title", "phone", "email", "wechat")}
     | {
         f"company.{name}"
-        for name in ("name", "domain", "industry", "employees", "annual_revenue", "country", "region", "city")
+        for name in (
+            "name",
+            "domain",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "country",
+            "region",
+            "city",
+            "address",
+            "postcode",
+        )
     }
     | {"consent.marketing", "consent.basis", "consent.captured_at"}
 )
@@ -45,6 +56,8 @@ _ALIASES: dict[str, str] = {
     "company.country": "country 国家 国家地区",
     "company.region": "province state region 省份 省 地区",
     "company.city": "city 城市 市",
+    "company.address": "address street street_address address_line 地址 详细地址 公司地址",
+    "company.postcode": "postcode zip zip_code postal_code 邮编 邮政编码",
     "consent.marketing": "consent marketing_consent 营销同意 同意营销",
     "consent.basis": "consent_basis",
     "utm.source": "utm_source",

@@ -68,8 +68,14 @@ def default_rules() -> IngestRules:
     return DEFAULT_RULES
 
 
-def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules | None = None) -> Accepted | Rejected:
-    """Validate and normalise one submission; never raises on bad input."""
+def ingest(
+    raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules | None = None, require_contact: bool = True
+) -> Accepted | Rejected:
+    """Validate and normalise one submission; never raises on bad input.
+
+    `require_contact=False` is for offline evaluation (`leadflow dedup-eval` on data sets without a
+    phone or email): the service always requires a way to reach the person.
+    """
     rules = rules or default_rules()
     if not isinstance(raw, dict):
         error = FieldError(field="<root>", code="not_an_object", message="a submission is a JSON object")
@@ -82,7 +88,7 @@ def ingest(raw: Any, event_id: uuid.UUID, *, now: datetime, rules: IngestRules |
     except ValidationError as exc:
         return Rejected(_rejection(raw, _field_errors(exc)))
     result = normalise_lead(captured, default_country=rules.country_for(captured.source), rules=rules)
-    if errors := contact_errors(result):
+    if require_contact and (errors := contact_errors(result)):
         return Rejected(_rejection(raw, errors))
     flags = ["control_characters_removed"] if had_controls else []
     lead = _lead(captured, result, raw, now=now, flags=flags)

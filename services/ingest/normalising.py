@@ -119,6 +119,8 @@ def normalise_lead(captured: LeadCaptured, *, default_country: str | None, rules
             "country": location.country,
             "region": location.province,
             "city": location.city,
+            "address": _collapse(c.address),
+            "postcode": _collapse(c.postcode),
         }
     )
     loc = _compact(
@@ -222,6 +224,11 @@ def _fields(result: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
     if result is None:
         return None
     return {name: value for name in names if (value := getattr(result, name)) is not None}
+
+
+def _collapse(value: str | None) -> str | None:
+    """Runs of whitespace as one space; blank as absent."""
+    return " ".join(value.split()) or None if value else None
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

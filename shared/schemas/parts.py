@@ -45,6 +45,8 @@ class Company(_Model):
     country: str | None = None
     region: str | None = Field(default=None, description="province or state as the channel gave it")
     city: str | None = None
+    address: str | None = Field(default=None, description="street address (additive in v1, for matching)")
+    postcode: str | None = Field(default=None, description="postal code (additive in v1, for matching)")
 
 
 class Consent(_Model):
