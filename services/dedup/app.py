@@ -6,7 +6,8 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from services.dedup import handlers, store
+from services.dedup import store
+from services.dedup.handlers import DedupHandler
 from services.dedup.settings import DedupSettings
 from shared.runtime.consumer import TopicHandler
 from shared.runtime.service import ServiceSpec, build_app
@@ -15,12 +16,17 @@ from shared.schemas import events, topics
 
 def create_app(settings: DedupSettings | None = None) -> AsgiFastStream:
     """Build the dedup service."""
+    s = settings or DedupSettings()
+    handler = DedupHandler(s.thresholds())
     return build_app(
         ServiceSpec(
             name="dedup",
-            settings=settings or DedupSettings(),
+            settings=s,
             tables=store.tables,
-            handlers={topics.LEADS_INGESTED: TopicHandler(handlers.on_lead_ingested, events.LeadIngested)},
+            handlers={
+                topics.LEADS_INGESTED: TopicHandler(handler.on_lead_ingested, events.LeadIngested),
+                topics.DEDUP_COMMANDS: TopicHandler(handler.on_command, events.DedupCommand),
+            },
             migrations=Path(__file__).parent / "migrations",
         )
     )

@@ -26,7 +26,7 @@ def blocking_keys(p: Profile) -> list[str]:
         add(f"phone|{p.phone}")
     if p.email:
         add(f"email|{p.email}")
-    if p.email_local and len(p.email_local) >= 5:  # noqa: PLR2004
+    if p.email_local and len(p.email_local) >= 5:
         add(f"local|{p.email_local}")
     if p.wechat:
         add(f"wechat|{p.wechat}")
@@ -49,8 +49,16 @@ def _name_keys(p: Profile) -> list[str]:
         keys.append(f"sound|{p.pinyin}")
         if p.company:
             keys.append(f"sound_company|{p.pinyin}|{p.company}")
-    family = _code(p.family) if p.family and not p.han else None
-    given = _code(p.given) if p.given and not p.han else None
+    if not p.han:
+        keys.extend(_latin_keys(p))
+    return keys
+
+
+def _latin_keys(p: Profile) -> list[str]:
+    """Sounds of each name part with a place, and the house: a typo in any one field still meets."""
+    keys: list[str] = []
+    family = _code(p.family) if p.family else None
+    given = _code(p.given) if p.given else None
     places = [x for x in (p.postcode, p.city.replace(" ", "") if p.city else None) if x]
     if family and given:
         keys.append(f"codes|{family}|{given}")

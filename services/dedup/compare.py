@@ -98,7 +98,7 @@ def _email(a: Profile, b: Profile) -> list[Signal | None]:
 
 def _local(a: Profile, b: Profile, *, same_domain: bool) -> Signal | None:
     """Local-part variants: wang.wei@qq.com and wangwei@yunfan.cn, or a typo at the same provider."""
-    if not a.email_local or not b.email_local or min(len(a.email_local), len(b.email_local)) < 5:  # noqa: PLR2004
+    if not a.email_local or not b.email_local or min(len(a.email_local), len(b.email_local)) < 5:
         return None
     if a.email_local == b.email_local:
         if same_domain:  # the provider folded them differently: still one mailbox name
@@ -171,13 +171,14 @@ _GRADES = ((0.999, 1.0), (0.95, 0.75), (0.92, 0.6), (0.88, 0.35), (0.84, 0.1), (
 
 def _han(a: Profile, b: Profile) -> Signal:
     """Chinese names: the same characters, the same sounds (a homophone typo), or one character off."""
-    assert a.name is not None and b.name is not None  # noqa: S101 -- checked by the caller
+    assert a.name is not None  # noqa: S101 -- checked by the caller
+    assert b.name is not None  # noqa: S101
     if a.name == b.name:
         return Signal("name_exact", ("name",), 1.0, 6.0)
     if a.pinyin and a.pinyin == b.pinyin:
         return Signal("name_homophone", ("name",), 0.9, 5.0)
     distance = Levenshtein.distance(a.name, b.name)
-    if distance == 1 and min(len(a.name), len(b.name)) >= 3 and a.name[0] == b.name[0]:  # noqa: PLR2004
+    if distance == 1 and min(len(a.name), len(b.name)) >= 3 and a.name[0] == b.name[0]:
         return Signal("name_one_char", ("name",), 0.67, 1.5)
     return Signal("name_differs", ("name",), round(1 - distance / max(len(a.name), len(b.name)), 3), -5.0)
 
@@ -209,10 +210,8 @@ def _company(a: Profile, b: Profile) -> list[Signal | None]:
                 signals.append(Signal("company_product", ("company", "product_interest"), 1.0, 8.0))
         else:
             similarity = JaroWinkler.normalized_similarity(a.company, b.company)
-            contained = min(len(a.company), len(b.company)) >= 2 and (  # noqa: PLR2004
-                a.company in b.company or b.company in a.company
-            )
-            if similarity >= 0.9 or contained:  # noqa: PLR2004
+            contained = min(len(a.company), len(b.company)) >= 2 and (a.company in b.company or b.company in a.company)
+            if similarity >= 0.9 or contained:
                 signals.append(Signal("company_similar", ("company",), round(similarity, 3), 1.5))
             else:
                 signals.append(Signal("company_differs", ("company",), round(similarity, 3), -1.5))
@@ -226,7 +225,7 @@ def _place(a: Profile, b: Profile) -> list[Signal | None]:
     signals: list[Signal | None] = []
     if a.address and b.address:
         similarity = _address_similarity(a.address, b.address)
-        signals.append(_graded("address", ("address",), similarity, 7.0, -2.0 if similarity >= 0.6 else -3.5))  # noqa: PLR2004
+        signals.append(_graded("address", ("address",), similarity, 7.0, -2.0 if similarity >= 0.6 else -3.5))
     if a.postcode and b.postcode:
         if a.postcode == b.postcode:
             signals.append(Signal("postcode", ("postcode",), 1.0, 3.0))
@@ -236,7 +235,7 @@ def _place(a: Profile, b: Profile) -> list[Signal | None]:
             signals.append(Signal("postcode", ("postcode",), 0.0, -1.5))
     if a.city and b.city:
         similarity = JaroWinkler.normalized_similarity(a.city.replace(" ", ""), b.city.replace(" ", ""))
-        weight = 2.0 if similarity >= 0.999 else 1.0 if similarity >= 0.9 else -1.5  # noqa: PLR2004
+        weight = 2.0 if similarity >= 0.999 else 1.0 if similarity >= 0.9 else -1.5
         signals.append(Signal("city", ("city",), round(similarity, 3), weight))
     if a.province and b.province:
         same = a.province == b.province
@@ -245,9 +244,12 @@ def _place(a: Profile, b: Profile) -> list[Signal | None]:
 
 
 def _address_similarity(a: str, b: str) -> float:
-    """The better of the whole line (token sets: a missing unit or locality line is no disagreement) and
-    the street alone (number and name, typos in the street type ignored)."""
-    whole = token_set_ratio(a, b) / 100 if min(a.count(" "), b.count(" ")) >= 2 else token_sort_ratio(a, b) / 100  # noqa: PLR2004
+    """The best of several readings of two address lines.
+
+    Token sets (a missing unit or locality line is no disagreement), the line without spaces, and
+    the line without street types (misspelt or glued on).
+    """
+    whole = token_set_ratio(a, b) / 100 if min(a.count(" "), b.count(" ")) >= 2 else token_sort_ratio(a, b) / 100
     whole = max(whole, 0.97 * Indel.normalized_similarity(a.replace(" ", ""), b.replace(" ", "")))
     core_a, core_b = _without_street_types(a), _without_street_types(b)
     if core_a and core_b:
@@ -262,9 +264,9 @@ def _without_street_types(address: str) -> str:
     """The address without its street types, misspelt or glued on: "6 kingsburykstreet" -> "6 kingsburyk"."""
     kept = []
     for word in address.split():
-        if word in STREET_TYPES or any(JaroWinkler.normalized_similarity(word, t) >= 0.9 for t in STREET_NAMES):  # noqa: PLR2004
+        if word in STREET_TYPES or any(JaroWinkler.normalized_similarity(word, t) >= 0.9 for t in STREET_NAMES):
             continue
-        glued = next((t for t in STREET_NAMES if word.endswith(t) and len(word) > len(t) + 2), None)  # noqa: PLR2004
+        glued = next((t for t in STREET_NAMES if word.endswith(t) and len(word) > len(t) + 2), None)
         kept.append(word[: -len(glued)] if glued else word)
     return "".join(kept)
 

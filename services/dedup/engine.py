@@ -25,13 +25,20 @@ Outcome = Literal["merge", "possible_duplicate", "new"]
 MAX_CANDIDATES = 256
 
 
+DEFAULT_MERGE = 7.0
+DEFAULT_REVIEW = 5.0
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Scores at or above `merge` merge; at or above `review` are possible duplicates; a repeat older than
-    `window` (from the survivor's last sighting) starts a new lead linked to the old one."""
+    """When a score merges, when it asks a human, and how old a match may be.
 
-    merge: float = 7.0
-    review: float = 5.0
+    Scores at or above `merge` merge; at or above `review` are possible duplicates; a repeat older
+    than `window` (from the survivor's last sighting) starts a new lead linked to the old one.
+    """
+
+    merge: float = DEFAULT_MERGE
+    review: float = DEFAULT_REVIEW
     window: timedelta = timedelta(days=180)
 
 
@@ -58,7 +65,7 @@ class Decision:
     keys: tuple[int, ...] = ()
 
 
-def decide(new: Profile, scored: Sequence[Scored], thresholds: Thresholds) -> Decision:
+def decide(scored: Sequence[Scored], thresholds: Thresholds) -> Decision:
     """Merge into the best candidate in the window if its evidence is strong enough, else flag or keep new."""
     ranked = sorted(scored, key=lambda s: (-s.comparison.score, -s.last_seen.timestamp()))
     candidates = tuple(ranked[:3])
@@ -70,19 +77,27 @@ def decide(new: Profile, scored: Sequence[Scored], thresholds: Thresholds) -> De
     if best is not None and best.comparison.score >= thresholds.review:
         return _decision("possible_duplicate", best, candidates, history)
     if history is not None:
-        return Decision("new", None, history.comparison.score, "history", history.comparison.signals, candidates,
-                        history.survivor)
-    return Decision("new", None, best.comparison.score if best else 0.0, "below_threshold" if best else "no_candidate",
-                    candidates=candidates)
+        return Decision(
+            "new", None, history.comparison.score, "history", history.comparison.signals, candidates, history.survivor
+        )
+    return Decision(
+        "new",
+        None,
+        best.comparison.score if best else 0.0,
+        "below_threshold" if best else "no_candidate",
+        candidates=candidates,
+    )
 
 
 def _decisive(c: Comparison) -> bool:
     """A single weak agreement never decides alone: a strong key, or two different fields agreeing."""
     identifying = {s.keys for s in c.signals if s.weight > 0 and s.rule not in SUPPORT_RULES}
-    return c.strong_key or len(identifying) >= 2  # noqa: PLR2004
+    return c.strong_key or len(identifying) >= 2
 
 
-def _decision(outcome: Outcome, best: Scored, candidates: tuple[Scored, ...], history: Scored | None = None) -> Decision:
+def _decision(
+    outcome: Outcome, best: Scored, candidates: tuple[Scored, ...], history: Scored | None = None
+) -> Decision:
     positive = [s for s in best.comparison.signals if s.weight > 0]
     rule = positive[0].rule if positive else "score"
     return Decision(
@@ -108,10 +123,11 @@ class Resolver:
     filed: dict[int, list[uuid.UUID]] = field(default_factory=lambda: defaultdict(list))
     comparisons: int = 0
 
-    def resolve(self, profile: Profile) -> Decision:
+    def resolve(self, profile: Profile, keys: tuple[int, ...] | None = None) -> Decision:
         """Decide one lead against the index, then file it (under its survivor when it merges)."""
-        keys = tuple(key_hash(k) for k in blocking_keys(profile))
-        decision = decide(profile, self._score(profile, self._members(profile.lead_id, keys)), self.thresholds)
+        if keys is None:
+            keys = tuple(key_hash(k) for k in blocking_keys(profile))
+        decision = decide(self._score(profile, self._members(profile.lead_id, keys)), self.thresholds)
         survivor = decision.survivor if decision.outcome == "merge" and decision.survivor else profile.lead_id
         self.file(profile, survivor, keys)
         return replace(decision, keys=keys)

@@ -1,29 +1,168 @@
-"""dedup's subscribers: ingested leads → new unique leads or merges."""
+"""dedup's subscribers: ingested leads → new unique leads, possible duplicates or merges; operator commands."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from services.dedup import store
-from services.dedup.domain import identity_keys
-from services.dedup.matching import BatchResolution, resolve_batch
+from services.dedup.blocking import blocking_keys, key_hash
+from services.dedup.commands import unmerge
+from services.dedup.engine import Decision, Resolver, Thresholds
+from services.dedup.profile import Profile, profile_of
+from services.dedup.survivorship import merge_records, record_of
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
-from shared.schemas.events import DedupVerdict, LeadIngested, LeadMerged
+from shared.schemas.events import Candidate, DedupCommand, DedupVerdict, Evidence, LeadMerged
 
 
-async def on_lead_ingested(uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
-    """Match the batch on exact keys with a few set-based statements; a batch's own duplicates merge too."""
-    fresh = await _undecided(uow, messages)
-    keys = {lead_id: identity_keys(m.payload) for lead_id, m in fresh}
-    first_claims: dict[tuple[str, str], uuid.UUID] = {}
-    for lead_id, _ in fresh:
-        for key in keys[lead_id]:
-            first_claims.setdefault(key, lead_id)
-    holders = await store.claim_keys(uow.conn, [(k, v, lead) for (k, v), lead in first_claims.items()], uow.now())
-    resolution = resolve_batch([(lead_id, keys[lead_id]) for lead_id, _ in fresh], holders)
-    await _apply(uow, fresh, resolution)
+@dataclass
+class _Survivor:
+    """A surviving lead's merged state while the batch is decided."""
+
+    record: dict[str, Any]
+    sources: list[str]
+    times_seen: int
+    last_seen_at: datetime
+    new: bool = False
+    changed: bool = False
+
+
+@dataclass
+class _Batch:
+    uow: UnitOfWork
+    survivors: dict[uuid.UUID, _Survivor] = field(default_factory=dict)
+    lead_rows: list[dict[str, Any]] = field(default_factory=list)
+    merge_rows: list[dict[str, Any]] = field(default_factory=list)
+    history_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DedupHandler:
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+
+    async def on_lead_ingested(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
+        """Lock the batch's blocking keys, load their leads, decide each lead in order, write back."""
+        fresh = await _undecided(uow, messages)
+        if not fresh:
+            return
+        profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
+        keys = {lead_id: tuple(key_hash(k) for k in blocking_keys(p)) for lead_id, p in profiles.items()}
+        filed = await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks])
+        resolver = Resolver(self.thresholds)
+        resolver.blocks = filed
+        for row in await store.members(uow.conn, list({m for ids in filed.values() for m in ids})):
+            resolver.profiles[row.lead_id] = Profile.from_json(row.lead_id, row.seen_at, row.profile)
+            resolver.survivor_of[row.lead_id] = row.survivor_id
+            if row.last_seen_at is not None:
+                resolver.last_seen[row.survivor_id] = row.last_seen_at
+        decided = [(lead_id, m, resolver.resolve(profiles[lead_id], keys[lead_id])) for lead_id, m in fresh]
+        batch = _Batch(uow)
+        await _load_survivors(batch, [d.survivor for _, _, d in decided if d.outcome == "merge" and d.survivor])
+        for lead_id, message, decision in decided:
+            self._apply(batch, lead_id, message, profiles[lead_id], decision)
+        await _write(batch, resolver)
+
+    async def on_command(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
+        for message in messages:
+            command: DedupCommand = message.payload
+            outcome = await unmerge(uow, message, command)
+            uow.outcome(message, outcome)
+
+    def _apply(self, batch: _Batch, lead_id: uuid.UUID, message: Inbound, profile: Profile, d: Decision) -> None:
+        uow, payload = batch.uow, message.raw
+        row = {
+            "lead_id": lead_id,
+            "source": profile.source,
+            "first_seen_at": uow.now(),
+            "seen_at": profile.seen_at,
+            "profile": profile.to_json(),
+            "history_of": d.history_of,
+        }
+        batch.lead_rows.append(row)
+        if d.outcome != "merge" or d.survivor is None:
+            row["survivor_id"] = lead_id
+            batch.survivors[lead_id] = _Survivor(record_of(payload), [profile.source], 1, profile.seen_at, new=True)
+            verdict = self._verdict(d)
+            uow.emit(topics.LEADS_DEDUPLICATED, {**payload, "dedup": verdict}, lead_id=lead_id, cause=message)
+            uow.outcome(message, "history" if d.history_of and d.outcome == "new" else d.outcome)
+            return
+        row["survivor_id"] = d.survivor
+        survivor = batch.survivors[d.survivor]
+        merged = merge_records(survivor.record, record_of(payload))
+        survivor.record = merged.record
+        if profile.source not in survivor.sources:
+            survivor.sources.append(profile.source)
+        survivor.times_seen += 1
+        survivor.last_seen_at = max(survivor.last_seen_at, profile.seen_at)
+        survivor.changed = True
+        evidence = _evidence(d)
+        batch.merge_rows.append(
+            {
+                "lead_id": lead_id,
+                "surviving_lead_id": d.survivor,
+                "evidence": [e.model_dump(mode="json", exclude_none=True) for e in evidence],
+                "merged_at": uow.now(),
+                "score": d.score,
+                "rule": d.rule,
+                "changed_fields": merged.filled,
+                "conflicts": merged.conflicts,
+                "payload": payload,
+            }
+        )
+        batch.history_rows.extend(
+            {
+                "lead_id": d.survivor,
+                "field": name,
+                "value": value,
+                "from_lead_id": lead_id,
+                "source": profile.source,
+                "recorded_at": uow.now(),
+            }
+            for name, value in merged.conflicts.items()
+        )
+        event = LeadMerged(
+            lead_id=lead_id,
+            surviving_lead_id=d.survivor,
+            source=profile.source,
+            evidence=evidence,
+            changed_fields=merged.filled,
+            score=d.score,
+            rule=d.rule,
+            conflicts=merged.conflicts,
+            sources=list(survivor.sources),
+            times_seen=survivor.times_seen,
+        )
+        uow.emit(topics.LEADS_MERGED, event, lead_id=d.survivor, cause=message)
+        uow.outcome(message, "merged")
+
+    def _verdict(self, d: Decision) -> dict[str, Any]:
+        verdict = DedupVerdict(
+            verdict="possible_duplicate" if d.outcome == "possible_duplicate" else "new",
+            possible_duplicate_of=d.survivor if d.outcome == "possible_duplicate" else None,
+            candidates=[
+                Candidate(
+                    lead_id=c.survivor,
+                    rule=next((s.rule for s in c.comparison.signals if s.weight > 0), "none"),
+                    score=c.comparison.score,
+                    in_window=c.in_window,
+                )
+                for c in d.candidates
+            ],
+            score=d.score if d.candidates else None,
+            rule=d.rule,
+            evidence=_evidence(d),
+            thresholds={"merge": self.thresholds.merge, "review": self.thresholds.review},
+            history_of=d.history_of,
+        )
+        return verdict.model_dump(mode="json", exclude_none=True)
+
+
+def _evidence(d: Decision) -> list[Evidence]:
+    return [Evidence(rule=s.rule, keys=list(s.keys), score=s.similarity, weight=s.weight) for s in d.signals]
 
 
 async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[tuple[uuid.UUID, Inbound]]:
@@ -39,28 +178,34 @@ async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[tuple
     return fresh
 
 
-async def _apply(uow: UnitOfWork, fresh: Sequence[tuple[uuid.UUID, Inbound]], resolution: BatchResolution) -> None:
-    new_rows, merge_rows = [], []
-    for lead_id, message in fresh:
-        lead: LeadIngested = message.payload
-        decision = resolution.decisions[lead_id]
-        if decision is None:
-            new_rows.append({"lead_id": message.lead_id, "source": lead.source, "first_seen_at": uow.now()})
-            unique = {**message.raw, "dedup": DedupVerdict(verdict="new").model_dump(mode="json")}
-            uow.emit(topics.LEADS_DEDUPLICATED, unique, lead_id=message.lead_id, cause=message)
-            uow.outcome(message, "new")
-            continue
-        survivor, evidence = decision
-        merge_rows.append(
-            {
-                "lead_id": message.lead_id,
-                "surviving_lead_id": survivor,
-                "evidence": [e.model_dump() for e in evidence],
-                "merged_at": uow.now(),
-            }
+async def _load_survivors(batch: _Batch, survivor_ids: Sequence[uuid.UUID]) -> None:
+    """Lock and read the stored survivors this batch merges into (not those it creates itself)."""
+    rows = await store.lock_survivors(batch.uow.conn, survivor_ids)
+    for lead_id, row in rows.items():
+        batch.survivors[lead_id] = _Survivor(
+            dict(row.record or {}), list(row.sources or []), row.times_seen, row.last_seen_at or batch.uow.now()
         )
-        merged = LeadMerged(lead_id=message.lead_id, surviving_lead_id=survivor, source=lead.source, evidence=evidence)
-        uow.emit(topics.LEADS_MERGED, merged, lead_id=survivor, cause=message)
-        uow.outcome(message, "merged")
-    await store.save_new(uow.conn, new_rows)
-    await store.save_merges(uow.conn, merge_rows)
+
+
+async def _write(batch: _Batch, resolver: Resolver) -> None:
+    for row in batch.lead_rows:
+        state = batch.survivors.get(row["lead_id"])
+        if state is not None and state.new:
+            row.update(
+                record=state.record, sources=state.sources, times_seen=state.times_seen, last_seen_at=state.last_seen_at
+            )
+        else:
+            row.update(record=None, sources=None, times_seen=1, last_seen_at=None)
+    conn = batch.uow.conn
+    await store.insert_leads(conn, batch.lead_rows)
+    await store.update_survivors(
+        conn,
+        [
+            {"lead_id": lead_id, **vars(state)}
+            for lead_id, state in batch.survivors.items()
+            if state.changed and not state.new
+        ],
+    )
+    await store.insert_merges(conn, batch.merge_rows)
+    await store.insert_history(conn, batch.history_rows)
+    await store.append_blocks(conn, resolver.filed)

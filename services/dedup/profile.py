@@ -10,7 +10,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -19,8 +19,29 @@ from pypinyin import Style, lazy_pinyin
 PERSONAL_PHONE_KINDS = frozenset({"mobile"})
 # Mailbox names of a role, not a person: no evidence that two leads are one person.
 ROLE_LOCALS = frozenset(
-    "info sales admin contact office hello service support marketing hr mail enquiries enquiry team "
-    "webmaster noreply no-reply kefu xiaoshou service1 test".split()
+    [
+        "info",
+        "sales",
+        "admin",
+        "contact",
+        "office",
+        "hello",
+        "service",
+        "support",
+        "marketing",
+        "hr",
+        "mail",
+        "enquiries",
+        "enquiry",
+        "team",
+        "webmaster",
+        "noreply",
+        "no-reply",
+        "kefu",
+        "xiaoshou",
+        "service1",
+        "test",
+    ]
 )
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
@@ -85,21 +106,24 @@ class Profile:
         return cls(lead_id=lead_id, seen_at=seen_at, **{**data, "products": products})
 
 
-def profile_of(lead_id: uuid.UUID, payload: dict[str, Any]) -> Profile:
-    """The profile of an ingested lead (the `leads.ingested.v1` payload as a dict)."""
+def profile_of(lead_id: uuid.UUID, payload: dict[str, Any], seen_at: datetime | None = None) -> Profile:
+    """The profile of an ingested lead (the `leads.ingested.v1` payload as a dict).
+
+    `seen_at` stands in when the lead carries no `captured_at` (the event's time, say).
+    """
     person, company = payload.get("person") or {}, payload.get("company") or {}
     details = payload.get("normalised") or {}
     location = payload.get("location") or {}
     invalid = set((payload.get("quality") or {}).get("invalid") or ())
     phone, personal = _phone(person, details.get("phone"), invalid)
     email = _email(person, details.get("email"), invalid)
-    name = _name(person, details.get("name"))
+    name = _name(details.get("name") or _plain_name(person))
     domain = _text(company.get("domain"))
     if email.get("email_domain") and domain == email["email_domain"] and email.get("free_mail"):
         domain = None
     return Profile(
         lead_id=lead_id,
-        seen_at=_when(payload.get("captured_at")),
+        seen_at=_when(payload.get("captured_at"), seen_at),
         source=str(payload.get("source") or ""),
         phone=phone,
         phone_personal=personal,
@@ -118,13 +142,21 @@ def profile_of(lead_id: uuid.UUID, payload: dict[str, Any]) -> Profile:
 
 
 def _phone(person: dict[str, Any], detail: dict[str, Any] | None, invalid: set[str]) -> tuple[str | None, bool]:
-    if "person.phone" in invalid or not detail or not detail.get("valid") or not detail.get("e164"):
+    if "person.phone" in invalid:
+        return None, False
+    if not detail:  # no details from ingest: the number as given, of unknown kind (so weak evidence)
+        return _text(person.get("phone")), False
+    if not detail.get("valid") or not detail.get("e164"):
         return None, False
     return detail["e164"], detail.get("kind") in PERSONAL_PHONE_KINDS
 
 
 def _email(person: dict[str, Any], detail: dict[str, Any] | None, invalid: set[str]) -> dict[str, Any]:
-    if "person.email" in invalid or not detail or not detail.get("valid"):
+    if "person.email" in invalid:
+        return {}
+    if not detail:  # no details from ingest: the address as given
+        detail = {"normalised": _text(person.get("email")), "valid": True}
+    if not detail.get("valid"):
         return {}
     canonical = detail.get("canonical") or detail.get("normalised")
     if not canonical:
@@ -139,7 +171,7 @@ def _email(person: dict[str, Any], detail: dict[str, Any] | None, invalid: set[s
     }
 
 
-def _name(person: dict[str, Any], detail: dict[str, Any] | None) -> dict[str, Any]:
+def _name(detail: dict[str, Any] | None) -> dict[str, Any]:
     if not detail or not detail.get("key"):
         return {}
     han = detail.get("script") == "han"
@@ -158,6 +190,21 @@ def _name(person: dict[str, Any], detail: dict[str, Any] | None) -> dict[str, An
         "pinyin": " ".join(sorted(key.split())),
         "family": _fold(detail.get("family") or "") or None,
         "given": _fold(detail.get("given") or "") or None,
+    }
+
+
+def _plain_name(person: dict[str, Any]) -> dict[str, Any] | None:
+    """A name detail from the raw fields, for payloads without ingest's details."""
+    full = person.get("name") or " ".join(x for x in (person.get("given_name"), person.get("family_name")) if x)
+    if not full:
+        return None
+    han = any("\u4e00" <= c <= "\u9fff" for c in full)
+    key = full if han else " ".join(sorted(_fold(full).split()))
+    return {
+        "key": key,
+        "script": "han" if han else "latin",
+        "family": person.get("family_name"),
+        "given": person.get("given_name"),
     }
 
 
@@ -187,7 +234,9 @@ def _address(value: Any) -> str | None:
     return " ".join(_STREET_WORDS.get(w, w) for w in words) or None
 
 
-def _when(value: Any) -> datetime:
+def _when(value: Any, fallback: datetime | None) -> datetime:
     if isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(str(value))
+    if value:
+        return datetime.fromisoformat(str(value))
+    return fallback or datetime.now(UTC)

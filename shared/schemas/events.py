@@ -85,6 +85,14 @@ class DedupVerdict(_Model):
     verdict: Literal["new", "possible_duplicate"]
     possible_duplicate_of: uuid.UUID | None = None
     candidates: list[Candidate] = Field(default_factory=list, description="best candidates below threshold")
+    score: float | None = Field(default=None, description="match score of the best candidate")
+    rule: str | None = Field(default=None, description="no_candidate, below_threshold, history or the strongest rule")
+    evidence: list[Evidence] = Field(default_factory=list, description="the comparison with the best candidate")
+    thresholds: dict[str, float] = Field(default_factory=dict, description="merge and review thresholds used")
+    history_of: uuid.UUID | None = Field(
+        default=None, description="an earlier lead of this person, last seen before the merge window"
+    )
+    unmerged_from: uuid.UUID | None = Field(default=None, description="set when an unmerge sends the lead on")
 
 
 class LeadDeduplicated(LeadIngested):
@@ -101,6 +109,13 @@ class LeadMerged(_Model):
     source: str | None = None
     evidence: list[Evidence] = Field(min_length=1)
     changed_fields: dict[str, Any] = Field(default_factory=dict)
+    score: float | None = Field(default=None, description="match score (sum of the evidence weights)")
+    rule: str | None = Field(default=None, description="the strongest agreeing rule")
+    conflicts: dict[str, Any] = Field(
+        default_factory=dict, description="the newcomer's values that differ from the survivor's, kept as history"
+    )
+    sources: list[str] = Field(default_factory=list, description="every channel the person came through so far")
+    times_seen: int | None = Field(default=None, description="leads folded into the survivor, itself included")
 
 
 class LeadScored(LeadDeduplicated):
@@ -191,6 +206,15 @@ class PoolCommand(_Model):
     lead_id: uuid.UUID
     rep_id: str
     by: str | None = Field(default=None, description="the manager, for assign")
+    reason: str | None = None
+
+
+class DedupCommand(_Model):
+    """`dedup.commands.v1` — an operator's correction, e.g. undoing a wrong merge."""
+
+    command: Literal["unmerge"]
+    lead_id: uuid.UUID = Field(description="the merged lead to restore")
+    by: str | None = Field(default=None, description="who asked")
     reason: str | None = None
 
 
@@ -303,6 +327,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     t.SALES_ACTIVITY: SalesActivity,
     t.SALES_REP_STATUS: RepStatus,
     t.POOL_COMMANDS: PoolCommand,
+    t.DEDUP_COMMANDS: DedupCommand,
     t.POOL_COMMAND_REJECTED: PoolCommandRejected,
     t.MARKETING_ENGAGEMENT: MarketingEngagement,
     t.NURTURE_TOUCH_REQUESTED: TouchRequested,
@@ -323,6 +348,7 @@ __all__ = [
     "CompanyDetail",
     "Consent",
     "Decision",
+    "DedupCommand",
     "DedupVerdict",
     "EmailDetail",
     "ErasureCompleted",

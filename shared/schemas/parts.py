@@ -133,12 +133,16 @@ class Candidate(_Model):
     lead_id: uuid.UUID
     rule: str
     score: float
+    in_window: bool | None = Field(default=None, description="last seen within the merge window")
 
 
 class Evidence(_Model):
     rule: str
     keys: list[str] = Field(default_factory=list, description="key kinds that matched, e.g. email")
-    score: float = 1.0
+    score: float = Field(default=1.0, description="similarity of the compared values, 0-1")
+    weight: float | None = Field(
+        default=None, description="what this comparison added to the match score (negative: it disagreed)"
+    )
 
 
 class Factor(_Model):

@@ -18,6 +18,7 @@ SALES_ACTIVITY: Final = "sales.activity.v1"
 SALES_REP_STATUS: Final = "sales.rep_status.v1"
 POOL_COMMANDS: Final = "pool.commands.v1"
 POOL_COMMAND_REJECTED: Final = "pool.command_rejected.v1"
+DEDUP_COMMANDS: Final = "dedup.commands.v1"
 MARKETING_ENGAGEMENT: Final = "marketing.engagement.v1"
 NURTURE_TOUCH_REQUESTED: Final = "nurture.touch_requested.v1"
 LEADS_SLA_WARNED: Final = "leads.sla_warned.v1"
@@ -42,6 +43,7 @@ ALL_TOPICS: Final[tuple[str, ...]] = (
     SALES_REP_STATUS,
     POOL_COMMANDS,
     POOL_COMMAND_REJECTED,
+    DEDUP_COMMANDS,
     MARKETING_ENGAGEMENT,
     NURTURE_TOUCH_REQUESTED,
     LEADS_SLA_WARNED,

@@ -428,7 +428,10 @@ async def test_dedup_merges_a_second_lead_with_the_same_email_into_the_first(
     merged = LeadMerged.model_validate(merge.payload)
     assert merged.lead_id == second
     assert merged.surviving_lead_id == first
-    assert [e.rule for e in merged.evidence] == ["exact_email"]
+    assert merged.rule == "email_exact"
+    assert merged.evidence[0].rule == "email_exact"
+    assert merged.evidence[0].weight is not None
+    assert merged.evidence[0].weight > 0
     assert merge.lead_id == first  # keyed by the survivor, so the survivor's partition sees it in order
 
 
