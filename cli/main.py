@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import channels, imports, publish, stack, tail
+from cli.dedup import command as dedup
 
 app = typer.Typer(help="leadflow: event-driven lead routing on Kafka and Postgres.", no_args_is_help=True)
 app.add_typer(stack.app, name="stack", help="Start, stop and inspect the embedded stack.")
@@ -12,6 +13,8 @@ app.add_typer(channels.app, name="channel", help="Channels and their API keys.")
 app.command("publish")(publish.publish)
 app.command("tail")(tail.tail)
 app.command("import")(imports.command.import_file)
+app.add_typer(dedup.app, name="dedup", help="Dedup: undo a wrong merge.")
+app.command("dedup-eval")(dedup.dedup_eval)
 
 
 if __name__ == "__main__":
