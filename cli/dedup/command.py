@@ -31,7 +31,7 @@ PRODUCER = "leadflow-cli@dedup"
 
 
 @app.command("unmerge")
-def unmerge(
+def unmerge(  # noqa: PLR0913, PLR0917 -- typer maps one parameter to each option
     lead_id: Annotated[uuid.UUID, typer.Argument(help="the merged lead to restore as a lead of its own")],
     reason: Annotated[str | None, typer.Option(help="why the merge was wrong (kept in the merge log)")] = None,
     by: Annotated[str | None, typer.Option(help="who asks (kept in the merge log)")] = None,
@@ -87,7 +87,7 @@ def _await_answer(url: str, command_id: uuid.UUID, wait: float) -> tuple[str | N
     return None, None
 
 
-def dedup_eval(  # noqa: PLR0913 -- typer maps one parameter to each option
+def dedup_eval(  # noqa: PLR0913, PLR0917 -- typer maps one parameter to each option
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV of lead records")],
     truth: Annotated[str, typer.Option("--truth", help="the column holding the true entity id")],
     output: Annotated[Path | None, typer.Option("--output", help="write external_id,cluster per record")] = None,

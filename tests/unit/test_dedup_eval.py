@@ -45,7 +45,7 @@ def test_febrl_f1_meets_its_target_without_dob_or_ssn(reports: dict[str, Report]
 def test_synthetic_chinese_leads_are_resolved_and_hard_negatives_kept_apart(reports: dict[str, Report]) -> None:
     rows = synthetic_cn()
     report = reports["synthetic_cn"]
-    assert report.f1 >= 0.98  # noqa: PLR2004
+    assert report.f1 >= 0.98
     variant = {r["external_id"]: r["variant"] for r in rows}
     wrongly_joined = Counter(variant[b] for _, b in report.wrong)
     assert not any(kind in wrongly_joined for kind in HARD_NEGATIVES), wrongly_joined
@@ -64,11 +64,11 @@ def test_dedup_eval_prints_the_scores_and_writes_the_clusters(tmp_path: Path) ->
     clusters = dict(line.split(",") for line in lines[1:])
     expected = evaluate(to_records(febrl("febrl1"), "entity")).clusters
     assert clusters == expected
-    assert len(set(clusters.values())) < 1000  # noqa: PLR2004 -- duplicates share a cluster
+    assert len(set(clusters.values())) < 1000
 
 
 def test_dedup_eval_refuses_an_unknown_truth_column(tmp_path: Path) -> None:
     data = write_csv(febrl("febrl1")[:10], tmp_path / "small.csv")
     result = CliRunner().invoke(app, ["dedup-eval", str(data), "--truth", "nope"])
-    assert result.exit_code == 2  # noqa: PLR2004
+    assert result.exit_code == 2
     assert "no column 'nope'" in result.output

@@ -212,5 +212,7 @@ def test_a_hot_key_is_read_only_up_to_its_cap() -> None:
 
 
 def test_profiles_survive_their_stored_form() -> None:
-    p = lead(name="Kayla Harrington", phone="13800138000", email="k@yunfan.cn", company="云帆", product_interest=["CRM"])
+    p = lead(
+        name="Kayla Harrington", phone="13800138000", email="k@yunfan.cn", company="云帆", product_interest=["CRM"]
+    )
     assert Profile.from_json(p.lead_id, p.seen_at, p.to_json()) == p

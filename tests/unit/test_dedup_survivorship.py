@@ -27,7 +27,11 @@ def test_empty_fields_are_filled_and_conflicts_kept_aside_not_overwritten() -> N
     merged = merge_records(SURVIVOR, NEWCOMER)
     assert merged.record["person.phone"] == "+8613800138000"  # the survivor's value stays
     assert merged.conflicts == {"person.phone": "+8613911112222"}  # the newcomer's is history
-    assert merged.filled == {"person.email": "wang.wei@yunfan.cn", "person.title": "销售总监", "product_interest": ["ERP"]}
+    assert merged.filled == {
+        "person.email": "wang.wei@yunfan.cn",
+        "person.title": "销售总监",
+        "product_interest": ["ERP"],
+    }
     assert merged.record["product_interest"] == ["CRM", "ERP"]
 
 
