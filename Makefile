@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run stop status test test-unit test-fast bench bench-ingest lint schemas clean
+.PHONY: setup run stop status test test-unit test-fast bench bench-ingest bench-dedup lint schemas clean
 
 setup: $(STAMP)
 
@@ -32,9 +32,13 @@ test-fast: setup  ## no processes: unit + component
 bench: setup  ## throughput and latency, with the same run's passthrough baseline
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.ingest
+	$(PY) -m bench.dedup
 
 bench-ingest: setup  ## ingest alone: via Kafka and via the HTTP batch endpoint
 	$(PY) -m bench.ingest
+
+bench-dedup: setup  ## dedup with 1,000,000 leads in its index: decision time per lead, service throughput
+	$(PY) -m bench.dedup
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -126,3 +126,18 @@ def test_kafka_bootstrap_servers_is_shared_by_every_service(monkeypatch: pytest.
 
 def test_kafka_bootstrap_servers_default() -> None:
     assert RouterSettings().kafka_bootstrap_servers == "127.0.0.1:9092"
+
+
+def test_dedup_thresholds_and_window_come_from_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEDUP_MERGE_THRESHOLD", "9.5")
+    monkeypatch.setenv("DEDUP_REVIEW_THRESHOLD", "6")
+    monkeypatch.setenv("DEDUP_WINDOW_DAYS", "90")
+    thresholds = DedupSettings().thresholds()
+    assert (thresholds.merge, thresholds.review, thresholds.window.days) == (9.5, 6.0, 90)
+
+
+def test_a_review_threshold_above_the_merge_threshold_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEDUP_MERGE_THRESHOLD", "5")
+    monkeypatch.setenv("DEDUP_REVIEW_THRESHOLD", "8")
+    with pytest.raises(ValidationError, match="REVIEW_THRESHOLD"):
+        DedupSettings()
