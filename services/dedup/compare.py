@@ -60,8 +60,13 @@ def compare(new: Profile, old: Profile) -> Comparison:
         if s is not None
     ]
     if any(s.rule in _SAME_COMPANY for s in signals):
+        support = [s for s in signals if s.rule in _WITH_COMPANY and s.weight > 0]
         # colleagues share the city and the web domain: once the company agrees they add little
         signals = [s if s.rule not in _WITH_COMPANY or s.weight <= 0 else replace(s, weight=0.5) for s in signals]
+        if support and not (new.name and old.name):
+            # no person to tell apart: the company itself, confirmed by its domain or city, is the lead
+            keys = ("company", *support[0].keys)
+            signals.append(Signal("company_alone", keys, support[0].similarity, 4.0))
     signals.sort(key=lambda s: -abs(s.weight))
     return Comparison(round(sum(s.weight for s in signals), 3), tuple(signals))
 

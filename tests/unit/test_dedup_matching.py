@@ -74,6 +74,24 @@ def test_the_same_company_asking_for_the_same_product_from_two_channels_is_one_l
     assert "company_product" in {s.rule for s in merged.signals}
 
 
+def test_a_company_alone_merges_when_its_domain_confirms_it() -> None:
+    first = lead(company="云帆科技有限公司", domain="yunfan.cn", email="info@yunfan.cn")
+    again = lead(company="上海云帆科技股份有限公司", domain="www.yunfan.cn", phone="021-62345678")
+    unconfirmed = lead(company="云帆科技有限公司", phone="0755-88886666")
+    _, (_, second, third) = resolve_all(first, again, unconfirmed)
+    assert second.outcome == "merge"
+    assert "company_alone" in {s.rule for s in second.signals}
+    assert third.outcome != "merge"
+
+
+def test_a_company_alone_does_not_join_two_named_people() -> None:
+    a = lead(name="李娜", company="云帆科技有限公司", domain="yunfan.cn", email="li.na@qq.com")
+    b = lead(name="赵强", company="云帆科技有限公司", domain="yunfan.cn", email="zq@163.com")
+    assert "company_alone" not in {s.rule for s in compare(b, a).signals}
+    _, (_, second) = resolve_all(a, b)
+    assert second.outcome == "new"
+
+
 # --- switchboards, namesakes, colleagues -------------------------------------------------------------
 
 
