@@ -26,7 +26,27 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 PARTITIONS = 8
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "海燕"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "海燕",
+]
 HOMOPHONE = {"伟": "炜", "丽": "莉", "静": "婧", "明": "铭", "军": "君", "涛": "韬", "杰": "洁", "磊": "垒", "敏": "闽"}
 
 
@@ -141,7 +161,12 @@ def test_verdicts_history_window_survivorship_and_unmerge(pipeline: Pipeline, mo
     pipeline.wait_healthy()
     base = {"company": {"name": "杭州远景咨询有限公司", "country": "CN", "city": "杭州"}, "product_interest": ["CRM"]}
     original = ingested(
-        {**base, "source": "web-form", "captured_at": T0.isoformat(), "person": {"name": "陈静", "phone": "13800138000"}}
+        {
+            **base,
+            "source": "web-form",
+            "captured_at": T0.isoformat(),
+            "person": {"name": "陈静", "phone": "13800138000"},
+        }
     )
     repeat = ingested(
         {
