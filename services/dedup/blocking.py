@@ -2,12 +2,18 @@
 
 Two leads are compared only when they share a blocking key, so the keys are chosen to be shared by
 duplicates despite typos (phonetic codes, one field at a time) yet selective enough that a key names
-a few leads, not thousands: a name alone is combined with a postcode, a city or a company.
+a few leads, not thousands: a name is never a key alone but combined with a company, a postcode or
+a city, and a shared landline (a switchboard) with the name's sound.
+
+Keys a whole organisation shares (its company name, its web domain) would name every lead of a big
+account. They matter only for a lead without a person's name ("a company alone"), so only such
+leads are filed under them, and only such leads look up the organisation's named leads.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import jellyfish
 
@@ -18,37 +24,71 @@ from services.dedup.profile import Profile
 MAX_PER_KEY = 64
 
 
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Where a lead is filed and where it looks: mostly the same keys, apart from organisation keys."""
+
+    file: tuple[str, ...]
+    lookup: tuple[str, ...]
+
+    @property
+    def hashed(self) -> HashedKeys:
+        return HashedKeys(tuple(key_hash(k) for k in self.file), tuple(key_hash(k) for k in self.lookup))
+
+
+@dataclass(frozen=True, slots=True)
+class HashedKeys:
+    file: tuple[int, ...]
+    lookup: tuple[int, ...]
+
+    @property
+    def locked(self) -> list[int]:
+        """Every key to lock: a concurrent lead filing where this one looks (or the reverse) must wait."""
+        return list({*self.file, *self.lookup})
+
+
 def blocking_keys(p: Profile) -> list[str]:
-    """The keys a lead is filed under and looked up by, as readable text."""
+    """The keys a lead is filed under (and, organisation keys apart, looked up by), as readable text."""
+    return list(keys_of(p).file)
+
+
+def keys_of(p: Profile) -> Keys:
     keys: list[str] = []
     add = keys.append
+    sound = p.pinyin
     if p.phone:
-        add(f"phone|{p.phone}")
+        # a mobile is one person's; a landline may be the whole office's: only with the same name
+        add(f"phone|{p.phone}" if p.phone_personal or not sound else f"phone_name|{p.phone}|{sound}")
     if p.email:
         add(f"email|{p.email}")
-    if p.email_local and len(p.email_local) >= 5:
+    if p.email_local and len(p.email_local) >= 5:  # noqa: PLR2004
         add(f"local|{p.email_local}")
     if p.wechat:
         add(f"wechat|{p.wechat}")
     if p.company:
-        add(f"company|{p.company}")
         keys.extend(f"company_product|{p.company}|{product}" for product in p.products)
-    if p.domain:
-        add(f"domain|{p.domain}")
-    elif p.email_domain and not p.free_mail:
-        add(f"domain|{p.email_domain}")
     keys.extend(_name_keys(p))
-    return list(dict.fromkeys(keys))
+    lookup = list(keys)
+    orgs = [f"company|{p.company}"] if p.company else []
+    domain = p.domain or (p.email_domain if p.email_domain and not p.free_mail else None)
+    if domain:
+        orgs.append(f"domain|{domain}")
+    if p.name or p.family or p.given:
+        keys.extend(f"named_{org}" for org in orgs)  # found by nameless leads of the organisation
+        lookup.extend(orgs)
+    else:
+        keys.extend(orgs)
+        lookup.extend([*orgs, *(f"named_{org}" for org in orgs)])
+    return Keys(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(lookup)))
 
 
 def _name_keys(p: Profile) -> list[str]:
     keys: list[str] = []
-    if p.han and p.name:
-        keys.append(f"name|{p.name}")
     if p.pinyin:  # a han name's sounds and a Latin name's tokens meet here: 王伟 and "Wei Wang"
-        keys.append(f"sound|{p.pinyin}")
-        if p.company:
-            keys.append(f"sound_company|{p.pinyin}|{p.company}")
+        if p.company:  # the company's first characters: 远景咨询 and 远景管理咨询 still meet
+            keys.append(f"sound_company|{p.pinyin}|{_prefix(p.company)}")
+        if p.city:
+            keys.append(f"sound_city|{p.pinyin}|{p.city.replace(' ', '')}")
     if not p.han:
         keys.extend(_latin_keys(p))
     return keys
@@ -60,8 +100,8 @@ def _latin_keys(p: Profile) -> list[str]:
     family = _code(p.family) if p.family else None
     given = _code(p.given) if p.given else None
     places = [x for x in (p.postcode, p.city.replace(" ", "") if p.city else None) if x]
-    if family and given:
-        keys.append(f"codes|{family}|{given}")
+    if family and given:  # both names' sounds, within a company or a province
+        keys.extend(f"codes|{family}|{given}|{where}" for where in (p.company, p.province) if where)
     for code, part in ((family, "family"), (given, "given")):
         if code:
             keys.extend(f"{part}_place|{code}|{place}" for place in places)
@@ -74,6 +114,11 @@ def _latin_keys(p: Profile) -> list[str]:
         if p.city:
             keys.append(f"street|{street}|{p.city.replace(' ', '')}")
     return keys
+
+
+def _prefix(company: str) -> str:
+    """The start of a company core: two han characters or four Latin letters."""
+    return company[:2] if company[:1] > "\u2e80" else company.replace(" ", "")[:4]
 
 
 def _code(text: str) -> str:

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from services.dedup import store
-from services.dedup.blocking import blocking_keys, key_hash
+from services.dedup.blocking import keys_of
 from services.dedup.profile import Profile
 from services.dedup.survivorship import record_of, unfill
 from shared.runtime.db import Inbound, UnitOfWork, fetch_binary, insert_rows
@@ -50,7 +50,7 @@ async def unmerge(uow: UnitOfWork, message: Inbound, command: DedupCommand) -> s
     # The same lock order as matching: the lead's blocking keys, then the lead rows by id.
     if lead.profile is not None:
         profile = Profile.from_json(lead_id, lead.seen_at, lead.profile)
-        await store.lock_blocks(conn, [key_hash(k) for k in blocking_keys(profile)])
+        await store.lock_blocks(conn, keys_of(profile).hashed.locked)
     rows = {row.lead_id: row for row in await fetch_binary(conn, _LOCK, [[lead_id, survivor_id]])}
     payload: dict[str, Any] = merge.payload or {}
     await fetch_binary(conn, _RESTORE, [_json(record_of(payload)), lead_id])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.dedup.blocking import MAX_PER_KEY, blocking_keys, key_hash
+from services.dedup.blocking import MAX_PER_KEY, HashedKeys, keys_of
 from services.dedup.compare import SUPPORT_RULES, Comparison, Signal, compare
 from services.dedup.profile import Profile
 
@@ -123,14 +123,14 @@ class Resolver:
     filed: dict[int, list[uuid.UUID]] = field(default_factory=lambda: defaultdict(list))
     comparisons: int = 0
 
-    def resolve(self, profile: Profile, keys: tuple[int, ...] | None = None) -> Decision:
+    def resolve(self, profile: Profile, keys: HashedKeys | None = None) -> Decision:
         """Decide one lead against the index, then file it (under its survivor when it merges)."""
         if keys is None:
-            keys = tuple(key_hash(k) for k in blocking_keys(profile))
-        decision = decide(self._score(profile, self._members(profile.lead_id, keys)), self.thresholds)
+            keys = keys_of(profile).hashed
+        decision = decide(self._score(profile, self._members(profile.lead_id, keys.lookup)), self.thresholds)
         survivor = decision.survivor if decision.outcome == "merge" and decision.survivor else profile.lead_id
-        self.file(profile, survivor, keys)
-        return replace(decision, keys=keys)
+        self.file(profile, survivor, keys.file)
+        return replace(decision, keys=keys.file)
 
     def file(self, profile: Profile, survivor: uuid.UUID, keys: Iterable[int]) -> None:
         self.profiles[profile.lead_id] = profile

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.dedup import store
-from services.dedup.blocking import blocking_keys, key_hash
+from services.dedup.blocking import keys_of
 from services.dedup.commands import unmerge
 from services.dedup.engine import Decision, Resolver, Thresholds
 from services.dedup.profile import Profile, profile_of
@@ -50,8 +50,8 @@ class DedupHandler:
         if not fresh:
             return
         profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
-        keys = {lead_id: tuple(key_hash(k) for k in blocking_keys(p)) for lead_id, p in profiles.items()}
-        filed = await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks])
+        keys = {lead_id: keys_of(p).hashed for lead_id, p in profiles.items()}
+        filed = await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks.locked])
         resolver = Resolver(self.thresholds)
         resolver.blocks = filed
         for row in await store.members(uow.conn, list({m for ids in filed.values() for m in ids})):

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from psycopg.rows import namedtuple_row
-from psycopg.types.json import Jsonb, set_json_dumps
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, DateTime, Identity, LargeBinary, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects import postgresql
@@ -216,6 +216,7 @@ def envelope_bytes(envelope: Envelope, payload_json: bytes) -> bytes:
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialect constructor is untyped
 set_json_dumps(orjson.dumps)  # psycopg's JSON params through orjson, not the stdlib encoder
+set_json_loads(orjson.loads)  # and JSON/JSONB results too (dedup reads thousands of profiles a batch)
 
 
 def _unnest_sql(table: Table, columns: Sequence[str], suffix: str) -> str:
