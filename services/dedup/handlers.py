@@ -51,10 +51,11 @@ class DedupHandler:
             return
         profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
         keys = {lead_id: keys_of(p).hashed for lead_id, p in profiles.items()}
-        filed = await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks.locked])
+        await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks.locked])
+        filed, members = await store.candidates(uow.conn, [k for ks in keys.values() for k in ks.lookup])
         resolver = Resolver(self.thresholds)
         resolver.blocks = filed
-        for row in await store.members(uow.conn, list({m for ids in filed.values() for m in ids})):
+        for row in members:
             resolver.profiles[row.lead_id] = Profile.from_json(row.lead_id, row.seen_at, row.profile)
             resolver.survivor_of[row.lead_id] = row.survivor_id
             if row.last_seen_at is not None:

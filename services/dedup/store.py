@@ -101,11 +101,17 @@ INSERT INTO dedup.blocks AS b (key, lead_ids)
 SELECT k, '{}'::uuid[] FROM unnest(%b::bigint[]) AS k ORDER BY k
 ON CONFLICT (key) DO UPDATE SET lead_ids = b.lead_ids WHERE false
 """
-_READ_BLOCKS = "SELECT key, lead_ids FROM dedup.blocks WHERE key = ANY(%b::bigint[]) AND cardinality(lead_ids) > 0"
-_MEMBERS = """
-SELECT l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
-FROM dedup.leads l JOIN dedup.leads s ON s.lead_id = l.survivor_id
-WHERE l.lead_id = ANY(%b::uuid[]) AND l.profile IS NOT NULL
+# One round trip for what the lookups need: the filed ids per key, and each filed lead's profile once.
+_CANDIDATES = """
+WITH b AS (SELECT key, lead_ids FROM dedup.blocks WHERE key = ANY(%b::bigint[]) AND cardinality(lead_ids) > 0),
+ids AS (SELECT DISTINCT unnest(lead_ids) AS lead_id FROM b)
+SELECT b.key, b.lead_ids, NULL::uuid AS lead_id, NULL::uuid AS survivor_id, NULL::timestamptz AS seen_at,
+    NULL::jsonb AS profile, NULL::timestamptz AS last_seen_at
+FROM b
+UNION ALL
+SELECT NULL, NULL, l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
+FROM ids JOIN dedup.leads l USING (lead_id) JOIN dedup.leads s ON s.lead_id = l.survivor_id
+WHERE l.profile IS NOT NULL
 """
 _APPEND_BLOCKS = f"""
 UPDATE dedup.blocks b SET lead_ids = (b.lead_ids || v.ids)[
@@ -135,18 +141,24 @@ async def known_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> s
     return {row.lead_id for row in rows}
 
 
-async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> dict[int, list[uuid.UUID]]:
-    """Lock the keys (creating the missing ones), then read who is filed under them."""
+async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> None:
+    """Lock the keys, creating the missing ones: a concurrent batch touching any of them waits for us."""
+    if keys:
+        await fetch_binary(conn, _LOCK_BLOCKS, [sorted(set(keys))])  # one lock order: no deadlocks
+
+
+async def candidates(conn: AsyncConnection, keys: Sequence[int]) -> tuple[dict[int, list[uuid.UUID]], list[Any]]:
+    """Who is filed under the (locked) lookup keys, and those leads' profiles, survivors and last sightings."""
     if not keys:
-        return {}
-    ordered = sorted(set(keys))  # one lock order for every instance: no deadlock between batches
-    await fetch_binary(conn, _LOCK_BLOCKS, [ordered])
-    return {row.key: list(row.lead_ids) for row in await fetch_binary(conn, _READ_BLOCKS, [ordered])}
-
-
-async def members(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """Profiles of the leads filed under the keys, with their survivors and when those were last seen."""
-    return await fetch_binary(conn, _MEMBERS, [list(lead_ids)]) if lead_ids else []
+        return {}, []
+    filed: dict[int, list[uuid.UUID]] = {}
+    members = []
+    for row in await fetch_binary(conn, _CANDIDATES, [sorted(set(keys))]):
+        if row.key is not None:
+            filed[row.key] = list(row.lead_ids)
+        else:
+            members.append(row)
+    return filed, members
 
 
 async def lock_survivors(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
