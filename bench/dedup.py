@@ -753,14 +753,13 @@ def inbound_of(events: Sequence[Event]) -> list[Inbound]:
 
 _STORE_CALLS = (
     "known_leads",
-    "lock_blocks",
-    "members",
+    "file_leads",
+    "candidates",
     "lock_survivors",
     "insert_leads",
     "update_survivors",
     "insert_merges",
     "insert_history",
-    "append_blocks",
 )
 
 
@@ -789,14 +788,14 @@ class StepTimes:
             d.clear()
 
 
-_COUNTS = ("filed ids read (lock_blocks)", "member profiles loaded (members)", "comparisons (compare)")
+_COUNTS = ("filed ids read (candidates)", "member profiles loaded (candidates)", "comparisons (compare)")
 
 
 def _count(steps: StepTimes, name: str, result: Any) -> None:
-    if name == "lock_blocks":
-        steps.counts[_COUNTS[0]] += sum(len(ids) for ids in result.values())
-    elif name == "members":
-        steps.counts[_COUNTS[1]] += len(result)
+    if name == "candidates":
+        filed, members = result
+        steps.counts[_COUNTS[0]] += sum(len(ids) for ids in filed.values())
+        steps.counts[_COUNTS[1]] += len(members)
 
 
 @contextmanager

@@ -33,7 +33,8 @@ class Keys:
 
     @property
     def hashed(self) -> HashedKeys:
-        return HashedKeys(tuple(key_hash(k) for k in self.file), tuple(key_hash(k) for k in self.lookup))
+        hashes = {k: key_hash(k) for k in {*self.file, *self.lookup}}
+        return HashedKeys(tuple(hashes[k] for k in self.file), tuple(hashes[k] for k in self.lookup))
 
 
 @dataclass(frozen=True, slots=True)

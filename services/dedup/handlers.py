@@ -51,10 +51,19 @@ class DedupHandler:
             return
         profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
         keys = {lead_id: keys_of(p).hashed for lead_id, p in profiles.items()}
-        await store.lock_blocks(uow.conn, [k for ks in keys.values() for k in ks.locked])
-        filed, members = await store.candidates(uow.conn, [k for ks in keys.values() for k in ks.lookup])
+        filing: dict[int, list[uuid.UUID]] = {}
+        for lead_id, ks in keys.items():
+            for key in ks.locked:
+                filing.setdefault(key, [])
+            for key in ks.file:
+                filing[key].append(lead_id)
+        await store.file_leads(uow.conn, filing)
+        lookups = [k for ks in keys.values() for k in ks.lookup]
+        filed, members = await store.candidates(uow.conn, lookups, exclude=list(profiles))
+        batch_ids = set(profiles)
         resolver = Resolver(self.thresholds)
-        resolver.blocks = filed
+        # What the index held before this batch: the batch's own leads are filed in memory, in order.
+        resolver.blocks = {key: [m for m in ids if m not in batch_ids] for key, ids in filed.items()}
         for row in members:
             resolver.profiles[row.lead_id] = Profile.from_json(row.lead_id, row.seen_at, row.profile)
             resolver.survivor_of[row.lead_id] = row.survivor_id
@@ -65,7 +74,7 @@ class DedupHandler:
         await _load_survivors(batch, [d.survivor for _, _, d in decided if d.outcome == "merge" and d.survivor])
         for lead_id, message, decision in decided:
             self._apply(batch, lead_id, message, profiles[lead_id], decision)
-        await _write(batch, resolver)
+        await _write(batch)
 
     async def on_command(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         for message in messages:
@@ -188,7 +197,7 @@ async def _load_survivors(batch: _Batch, survivor_ids: Sequence[uuid.UUID]) -> N
         )
 
 
-async def _write(batch: _Batch, resolver: Resolver) -> None:
+async def _write(batch: _Batch) -> None:
     for row in batch.lead_rows:
         state = batch.survivors.get(row["lead_id"])
         if state is not None and state.new:
@@ -209,4 +218,3 @@ async def _write(batch: _Batch, resolver: Resolver) -> None:
     )
     await store.insert_merges(conn, batch.merge_rows)
     await store.insert_history(conn, batch.history_rows)
-    await store.append_blocks(conn, resolver.filed)

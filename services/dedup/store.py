@@ -101,10 +101,25 @@ INSERT INTO dedup.blocks AS b (key, lead_ids)
 SELECT k, '{}'::uuid[] FROM unnest(%b::bigint[]) AS k ORDER BY k
 ON CONFLICT (key) DO UPDATE SET lead_ids = b.lead_ids WHERE false
 """
+# Lock every key of the batch in key order, file the batch's leads under theirs, and return each key's
+# leads (ours included): one statement, so lock, append and read cannot interleave with another batch.
+_FILE = f"""
+INSERT INTO dedup.blocks AS b (key, lead_ids)
+SELECT key, (array_remove(array_agg(lead_id ORDER BY ord), NULL))[greatest(1, count(lead_id)::int - {MAX_PER_KEY - 1}):]
+FROM unnest(%b::bigint[], %b::uuid[], %b::int[]) AS t(key, lead_id, ord)
+GROUP BY key ORDER BY key
+ON CONFLICT (key) DO UPDATE SET lead_ids = (b.lead_ids || excluded.lead_ids)[
+    greatest(1, cardinality(b.lead_ids) + cardinality(excluded.lead_ids) - {MAX_PER_KEY - 1}):]
+"""
+_PROFILES = """
+SELECT l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
+FROM dedup.leads l JOIN dedup.leads s ON s.lead_id = l.survivor_id
+WHERE l.lead_id = ANY(%b::uuid[]) AND l.profile IS NOT NULL
+"""
 # One round trip for what the lookups need: the filed ids per key, and each filed lead's profile once.
 _CANDIDATES = """
 WITH b AS (SELECT key, lead_ids FROM dedup.blocks WHERE key = ANY(%b::bigint[]) AND cardinality(lead_ids) > 0),
-ids AS (SELECT DISTINCT unnest(lead_ids) AS lead_id FROM b)
+ids AS (SELECT DISTINCT unnest(lead_ids) AS lead_id FROM b EXCEPT SELECT unnest(%b::uuid[]))
 SELECT b.key, b.lead_ids, NULL::uuid AS lead_id, NULL::uuid AS survivor_id, NULL::timestamptz AS seen_at,
     NULL::jsonb AS profile, NULL::timestamptz AS last_seen_at
 FROM b
@@ -147,13 +162,37 @@ async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> None:
         await fetch_binary(conn, _LOCK_BLOCKS, [sorted(set(keys))])  # one lock order: no deadlocks
 
 
-async def candidates(conn: AsyncConnection, keys: Sequence[int]) -> tuple[dict[int, list[uuid.UUID]], list[Any]]:
-    """Who is filed under the (locked) lookup keys, and those leads' profiles, survivors and last sightings."""
+async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.UUID]]) -> None:
+    """Lock the keys (in key order) and append each key's new leads; a key only looked up is locked too."""
+    keys: list[int] = []
+    ids: list[uuid.UUID | None] = []
+    order: list[int] = []
+    for key in sorted(filing):
+        for lead_id in filing[key] or [None]:
+            keys.append(key)
+            ids.append(lead_id)
+            order.append(len(order))
+    if keys:
+        await fetch_binary(conn, _FILE, [keys, ids, order])
+
+
+async def profiles(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The leads' profiles, with their survivors and when those were last seen."""
+    return await fetch_binary(conn, _PROFILES, [list(lead_ids)]) if lead_ids else []
+
+
+async def candidates(
+    conn: AsyncConnection, keys: Sequence[int], exclude: Sequence[uuid.UUID] = ()
+) -> tuple[dict[int, list[uuid.UUID]], list[Any]]:
+    """Who is filed under the (locked) lookup keys, and those leads' profiles, survivors and last sightings.
+
+    `exclude`: leads not to load (the batch's own, just filed).
+    """
     if not keys:
         return {}, []
     filed: dict[int, list[uuid.UUID]] = {}
     members = []
-    for row in await fetch_binary(conn, _CANDIDATES, [sorted(set(keys))]):
+    for row in await fetch_binary(conn, _CANDIDATES, [sorted(set(keys)), list(exclude)]):
         if row.key is not None:
             filed[row.key] = list(row.lead_ids)
         else:
