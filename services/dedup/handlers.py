@@ -11,12 +11,13 @@ from typing import Any
 from services.dedup import store
 from services.dedup.blocking import keys_of
 from services.dedup.commands import unmerge
+from services.dedup.compare import Signal
 from services.dedup.engine import Decision, Resolver, Thresholds
 from services.dedup.profile import Profile, profile_of
 from services.dedup.survivorship import merge_records, record_of
 from shared.runtime.db import Inbound, UnitOfWork
 from shared.schemas import topics
-from shared.schemas.events import Candidate, DedupCommand, DedupVerdict, Evidence, LeadMerged
+from shared.schemas.events import DedupCommand, Evidence, LeadMerged
 
 
 @dataclass
@@ -150,25 +151,35 @@ class DedupHandler:
         uow.outcome(message, "merged")
 
     def _verdict(self, d: Decision) -> dict[str, Any]:
-        verdict = DedupVerdict(
-            verdict="possible_duplicate" if d.outcome == "possible_duplicate" else "new",
-            possible_duplicate_of=d.survivor if d.outcome == "possible_duplicate" else None,
-            candidates=[
-                Candidate(
-                    lead_id=c.survivor,
-                    rule=next((s.rule for s in c.comparison.signals if s.weight > 0), "none"),
-                    score=c.comparison.score,
-                    in_window=c.in_window,
-                )
+        """The `dedup` verdict as a JSON-ready dict (checked against `DedupVerdict` by the unit tests):
+        building the pydantic model for every lead was a tenth of the batch's Python time."""
+        possible = d.outcome == "possible_duplicate"
+        verdict: dict[str, Any] = {
+            "verdict": "possible_duplicate" if possible else "new",
+            "candidates": [
+                {
+                    "lead_id": str(c.survivor),
+                    "rule": next((s.rule for s in c.comparison.signals if s.weight > 0), "none"),
+                    "score": c.comparison.score,
+                    "in_window": c.in_window,
+                }
                 for c in d.candidates
             ],
-            score=d.score if d.candidates else None,
-            rule=d.rule,
-            evidence=_evidence(d),
-            thresholds={"merge": self.thresholds.merge, "review": self.thresholds.review},
-            history_of=d.history_of,
-        )
-        return verdict.model_dump(mode="json", exclude_none=True)
+            "rule": d.rule,
+            "evidence": [_evidence_dict(s) for s in d.signals],
+            "thresholds": {"merge": self.thresholds.merge, "review": self.thresholds.review},
+        }
+        if possible and d.survivor is not None:
+            verdict["possible_duplicate_of"] = str(d.survivor)
+        if d.candidates:
+            verdict["score"] = d.score
+        if d.history_of is not None:
+            verdict["history_of"] = str(d.history_of)
+        return verdict
+
+
+def _evidence_dict(s: Signal) -> dict[str, Any]:
+    return {"rule": s.rule, "keys": list(s.keys), "score": s.similarity, "weight": s.weight}
 
 
 def _evidence(d: Decision) -> list[Evidence]:

@@ -210,6 +210,8 @@ def _plain_name(person: dict[str, Any]) -> dict[str, Any] | None:
 
 def _fold(text: str) -> str:
     """Lower case without accents: Müller and Muller compare equal."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

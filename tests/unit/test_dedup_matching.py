@@ -11,8 +11,10 @@ import pytest
 from services.dedup.blocking import MAX_PER_KEY, blocking_keys
 from services.dedup.compare import compare
 from services.dedup.engine import Resolver, Thresholds
+from services.dedup.handlers import DedupHandler
 from services.dedup.profile import Profile, profile_of
 from services.ingest.domain import Accepted, ingest
+from shared.schemas.events import DedupVerdict
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -234,3 +236,18 @@ def test_profiles_survive_their_stored_form() -> None:
         name="Kayla Harrington", phone="13800138000", email="k@yunfan.cn", company="云帆", product_interest=["CRM"]
     )
     assert Profile.from_json(p.lead_id, p.seen_at, p.to_json()) == p
+
+
+def test_the_verdict_dict_is_a_valid_dedup_verdict() -> None:
+    a = lead(name="陈静", company="远景咨询有限公司", email="chenjing@qq.com")
+    b = lead(name="陈静", company="远景管理咨询有限公司", email="cj1988@163.com")
+    old = lead(days=-300, phone="13800138000")
+    late = lead(phone="13800138000")
+    _, (_, possible, _, history) = resolve_all(a, b, old, late)
+    handler = DedupHandler(Thresholds())
+    for decision in (possible, history):
+        raw = handler._verdict(decision)  # noqa: SLF001 -- the dict the handler emits
+        parsed = DedupVerdict.model_validate(raw)
+        assert parsed.model_dump(mode="json", exclude_none=True) == raw
+    assert DedupVerdict.model_validate(handler._verdict(possible)).possible_duplicate_of == a.lead_id  # noqa: SLF001
+    assert DedupVerdict.model_validate(handler._verdict(history)).history_of == old.lead_id  # noqa: SLF001
