@@ -7,7 +7,8 @@ a city, and a shared landline (a switchboard) with the name's sound.
 
 Keys a whole organisation shares (its company name, its web domain) would name every lead of a big
 account. They matter only for a lead without a person's name ("a company alone"), so only such
-leads are filed under them, and only such leads look up the organisation's named leads.
+leads are filed under them (a named lead of the company is found through its product, its
+name's sound with the company, or its contacts).
 """
 
 from __future__ import annotations
@@ -62,24 +63,21 @@ def keys_of(p: Profile) -> Keys:
         add(f"phone|{p.phone}" if p.phone_personal or not sound else f"phone_name|{p.phone}|{sound}")
     if p.email:
         add(f"email|{p.email}")
-    if p.email_local and len(p.email_local) >= 5:  # noqa: PLR2004
+    if p.email_local and len(p.email_local) >= 5:
         add(f"local|{p.email_local}")
     if p.wechat:
         add(f"wechat|{p.wechat}")
     if p.company:
         keys.extend(f"company_product|{p.company}|{product}" for product in p.products)
     keys.extend(_name_keys(p))
-    lookup = list(keys)
-    orgs = [f"company|{p.company}"] if p.company else []
-    domain = p.domain or (p.email_domain if p.email_domain and not p.free_mail else None)
-    if domain:
-        orgs.append(f"domain|{domain}")
-    if p.name or p.family or p.given:
-        keys.extend(f"named_{org}" for org in orgs)  # found by nameless leads of the organisation
-        lookup.extend(orgs)
-    else:
-        keys.extend(orgs)
-        lookup.extend([*orgs, *(f"named_{org}" for org in orgs)])
+    if not (p.name or p.family or p.given):
+        # a company alone: filed and found under the organisation's own keys, among other nameless leads
+        if p.company:
+            add(f"company|{p.company}")
+        domain = p.domain or (p.email_domain if p.email_domain and not p.free_mail else None)
+        if domain:
+            add(f"domain|{domain}")
+    lookup = keys
     return Keys(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(lookup)))
 
 

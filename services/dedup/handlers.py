@@ -152,7 +152,8 @@ class DedupHandler:
 
     def _verdict(self, d: Decision) -> dict[str, Any]:
         """The `dedup` verdict as a JSON-ready dict (checked against `DedupVerdict` by the unit tests):
-        building the pydantic model for every lead was a tenth of the batch's Python time."""
+        building the pydantic model for every lead was a tenth of the batch's Python time.
+        """
         possible = d.outcome == "possible_duplicate"
         verdict: dict[str, Any] = {
             "verdict": "possible_duplicate" if possible else "new",

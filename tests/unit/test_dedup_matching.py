@@ -246,8 +246,8 @@ def test_the_verdict_dict_is_a_valid_dedup_verdict() -> None:
     _, (_, possible, _, history) = resolve_all(a, b, old, late)
     handler = DedupHandler(Thresholds())
     for decision in (possible, history):
-        raw = handler._verdict(decision)  # noqa: SLF001 -- the dict the handler emits
+        raw = handler._verdict(decision)
         parsed = DedupVerdict.model_validate(raw)
         assert parsed.model_dump(mode="json", exclude_none=True) == raw
-    assert DedupVerdict.model_validate(handler._verdict(possible)).possible_duplicate_of == a.lead_id  # noqa: SLF001
-    assert DedupVerdict.model_validate(handler._verdict(history)).history_of == old.lead_id  # noqa: SLF001
+    assert DedupVerdict.model_validate(handler._verdict(possible)).possible_duplicate_of == a.lead_id
+    assert DedupVerdict.model_validate(handler._verdict(history)).history_of == old.lead_id
