@@ -197,7 +197,7 @@ def test_verdicts_history_window_survivorship_and_unmerge(pipeline: Pipeline, mo
         asyncio.run(publish(pipeline.bootstrap, topics.LEADS_INGESTED, [envelope]))
         assert wait_for_count(pipeline.database_url, "SELECT count(*) FROM dedup.processed_events", done) == done
     out = [topics.LEADS_DEDUPLICATED, topics.LEADS_MERGED]
-    got = asyncio.run(collect(pipeline.bootstrap, out, lambda c: len(outcomes(c)) >= 4, timeout=60))  # noqa: PLR2004
+    got = asyncio.run(collect(pipeline.bootstrap, out, lambda c: len(outcomes(c)) >= 4, timeout=60))
     new = {e["lead_id"]: e["payload"]["dedup"] for e in got.of(topics.LEADS_DEDUPLICATED)}
     merges = [e["payload"] for e in got.of(topics.LEADS_MERGED)]
     assert len(merges) == 1, [(m["lead_id"], m["rule"], m["score"]) for m in merges]
@@ -222,7 +222,7 @@ def test_verdicts_history_window_survivorship_and_unmerge(pipeline: Pipeline, mo
     assert record["person.email"] == "chen.jing@yuanjing.cn"
     assert record["product_interest"] == ["CRM", "ERP"]
     assert sources == ["web-form", "expo"]
-    assert times == 2  # noqa: PLR2004
+    assert times == 2
 
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", pipeline.bootstrap)
     monkeypatch.setenv("DATABASE_URL", pipeline.database_url)
@@ -269,5 +269,5 @@ def test_unmerge_without_a_running_dedup_says_so(pipeline: Pipeline, monkeypatch
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", pipeline.bootstrap)
     monkeypatch.setenv("DATABASE_URL", pipeline.database_url)
     result = CliRunner().invoke(app, ["dedup", "unmerge", str(uuid.uuid4()), "--wait", "2"])
-    assert result.exit_code == 3, result.output  # noqa: PLR2004
+    assert result.exit_code == 3, result.output
     assert "is the dedup service running" in result.output
