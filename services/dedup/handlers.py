@@ -151,8 +151,9 @@ class DedupHandler:
         uow.outcome(message, "merged")
 
     def _verdict(self, d: Decision) -> dict[str, Any]:
-        """The `dedup` verdict as a JSON-ready dict (checked against `DedupVerdict` by the unit tests):
-        building the pydantic model for every lead was a tenth of the batch's Python time.
+        """The `dedup` verdict as a JSON-ready dict, checked against `DedupVerdict` by the unit tests.
+
+        Building the pydantic model for every lead was a tenth of the batch's Python time.
         """
         possible = d.outcome == "possible_duplicate"
         verdict: dict[str, Any] = {

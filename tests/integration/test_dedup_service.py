@@ -156,7 +156,9 @@ def test_two_dedup_processes_racing_on_duplicates_leave_exactly_one_survivor(pip
         assert text.count('"event_processed"') > 0, f"{label} processed nothing:\n{pipeline.log_tail(label)}"
 
 
-def test_verdicts_history_window_survivorship_and_unmerge(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verdicts_history_window_survivorship_and_unmerge(  # noqa: PLR0915 -- one story, told in order
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pipeline.start(["dedup"])
     pipeline.wait_healthy()
     base = {"company": {"name": "杭州远景咨询有限公司", "country": "CN", "city": "杭州"}, "product_interest": ["CRM"]}
