@@ -16,6 +16,9 @@ class DedupSettings(ServiceSettings):
     review_threshold: float = Field(
         default=DEFAULT_REVIEW, description="match score at or above which a lead is a possible duplicate"
     )
+    # Smaller batches than the shared default (500): a batch holds its blocking keys' locks until it
+    # commits, so two instances wait on each other less (bench.dedup: 200 beat 50, 100, 500 and 1,000).
+    batch_max_records: int = Field(default=200, ge=1)
     window_days: float = Field(default=180, gt=0, description="a repeat older than this starts a new, linked lead")
 
     @model_validator(mode="after")

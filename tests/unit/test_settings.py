@@ -75,8 +75,11 @@ def test_database_url_given_by_field_name_is_used() -> None:
 # --- prefixes --------------------------------------------------------------------------------------
 
 
-def test_batch_size_defaults_to_500() -> None:
-    assert {cls().batch_max_records for cls in ALL_SETTINGS} == {500}
+def test_batch_size_defaults_to_500_and_200_for_dedup() -> None:
+    assert {cls.__name__: cls().batch_max_records for cls in ALL_SETTINGS if cls is not DedupSettings} == {
+        cls.__name__: 500 for cls in ALL_SETTINGS if cls is not DedupSettings
+    }
+    assert DedupSettings().batch_max_records == 200
 
 
 def test_leadflow_prefix_sets_a_knob_for_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,3 +144,8 @@ def test_a_review_threshold_above_the_merge_threshold_is_refused(monkeypatch: py
     monkeypatch.setenv("DEDUP_REVIEW_THRESHOLD", "8")
     with pytest.raises(ValidationError, match="REVIEW_THRESHOLD"):
         DedupSettings()
+
+
+def test_dedup_batch_size_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEDUP_BATCH_MAX_RECORDS", "150")
+    assert DedupSettings().batch_max_records == 150
