@@ -167,8 +167,9 @@ async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.U
     keys: list[int] = []
     ids: list[uuid.UUID | None] = []
     order: list[int] = []
+    nothing: tuple[uuid.UUID | None, ...] = (None,)  # one row that only locks
     for key in sorted(filing):
-        for lead_id in filing[key] or [None]:
+        for lead_id in filing[key] or nothing:
             keys.append(key)
             ids.append(lead_id)
             order.append(len(order))
