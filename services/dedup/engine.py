@@ -10,7 +10,6 @@ batch's own duplicates find each other exactly as they would across batches.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -120,7 +119,6 @@ class Resolver:
     profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
     survivor_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     last_seen: dict[uuid.UUID, datetime] = field(default_factory=dict)
-    filed: dict[int, list[uuid.UUID]] = field(default_factory=lambda: defaultdict(list))
     comparisons: int = 0
 
     def resolve(self, profile: Profile, keys: HashedKeys | None = None) -> Decision:
@@ -143,7 +141,6 @@ class Resolver:
             members.append(profile.lead_id)
             if len(members) > MAX_PER_KEY:
                 del members[0]
-            self.filed[key].append(profile.lead_id)
 
     def _members(self, lead_id: uuid.UUID, keys: Iterable[int]) -> list[uuid.UUID]:
         found: dict[uuid.UUID, None] = {}

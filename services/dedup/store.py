@@ -111,11 +111,6 @@ GROUP BY key ORDER BY key
 ON CONFLICT (key) DO UPDATE SET lead_ids = (b.lead_ids || excluded.lead_ids)[
     greatest(1, cardinality(b.lead_ids) + cardinality(excluded.lead_ids) - {MAX_PER_KEY - 1}):]
 """
-_PROFILES = """
-SELECT l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
-FROM dedup.leads l JOIN dedup.leads s ON s.lead_id = l.survivor_id
-WHERE l.lead_id = ANY(%b::uuid[]) AND l.profile IS NOT NULL
-"""
 # One round trip for what the lookups need: the filed ids per key, and each filed lead's profile once.
 _CANDIDATES = """
 WITH b AS (SELECT key, lead_ids FROM dedup.blocks WHERE key = ANY(%b::bigint[]) AND cardinality(lead_ids) > 0),
@@ -127,15 +122,6 @@ UNION ALL
 SELECT NULL, NULL, l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
 FROM ids JOIN dedup.leads l USING (lead_id) JOIN dedup.leads s ON s.lead_id = l.survivor_id
 WHERE l.profile IS NOT NULL
-"""
-_APPEND_BLOCKS = f"""
-UPDATE dedup.blocks b SET lead_ids = (b.lead_ids || v.ids)[
-    greatest(1, cardinality(b.lead_ids) + cardinality(v.ids) - {MAX_PER_KEY - 1}):]
-FROM (
-    SELECT key, array_agg(lead_id ORDER BY ord) AS ids
-    FROM unnest(%b::bigint[], %b::uuid[], %b::int[]) AS t(key, lead_id, ord) GROUP BY key
-) v
-WHERE b.key = v.key
 """
 _SURVIVORS = """
 SELECT lead_id, record, sources, times_seen, last_seen_at FROM dedup.leads
@@ -177,11 +163,6 @@ async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.U
         await fetch_binary(conn, _FILE, [keys, ids, order])
 
 
-async def profiles(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> list[Any]:
-    """The leads' profiles, with their survivors and when those were last seen."""
-    return await fetch_binary(conn, _PROFILES, [list(lead_ids)]) if lead_ids else []
-
-
 async def candidates(
     conn: AsyncConnection, keys: Sequence[int], exclude: Sequence[uuid.UUID] = ()
 ) -> tuple[dict[int, list[uuid.UUID]], list[Any]]:
@@ -205,20 +186,6 @@ async def lock_survivors(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -
     if not lead_ids:
         return {}
     return {row.lead_id: row for row in await fetch_binary(conn, _SURVIVORS, [sorted(set(lead_ids))])}
-
-
-async def append_blocks(conn: AsyncConnection, filed: Mapping[int, Sequence[uuid.UUID]]) -> None:
-    """File leads under their keys, keeping the most recent `MAX_PER_KEY` per key."""
-    keys: list[int] = []
-    ids: list[uuid.UUID] = []
-    order: list[int] = []
-    for key, lead_ids in filed.items():
-        for lead_id in lead_ids:
-            keys.append(key)
-            ids.append(lead_id)
-            order.append(len(order))
-    if keys:
-        await fetch_binary(conn, _APPEND_BLOCKS, [keys, ids, order])
 
 
 _INSERT_LEADS = """
