@@ -14,7 +14,6 @@ name's sound with the company, or its contacts).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import jellyfish
 
@@ -25,36 +24,8 @@ from services.dedup.profile import Profile
 MAX_PER_KEY = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Keys:
-    """Where a lead is filed and where it looks: mostly the same keys, apart from organisation keys."""
-
-    file: tuple[str, ...]
-    lookup: tuple[str, ...]
-
-    @property
-    def hashed(self) -> HashedKeys:
-        hashes = {k: key_hash(k) for k in {*self.file, *self.lookup}}
-        return HashedKeys(tuple(hashes[k] for k in self.file), tuple(hashes[k] for k in self.lookup))
-
-
-@dataclass(frozen=True, slots=True)
-class HashedKeys:
-    file: tuple[int, ...]
-    lookup: tuple[int, ...]
-
-    @property
-    def locked(self) -> list[int]:
-        """Every key to lock: a concurrent lead filing where this one looks (or the reverse) must wait."""
-        return list({*self.file, *self.lookup})
-
-
 def blocking_keys(p: Profile) -> list[str]:
-    """The keys a lead is filed under (and, organisation keys apart, looked up by), as readable text."""
-    return list(keys_of(p).file)
-
-
-def keys_of(p: Profile) -> Keys:
+    """The keys a lead is filed under and looked up by, as readable text."""
     keys: list[str] = []
     add = keys.append
     sound = p.pinyin
@@ -77,8 +48,12 @@ def keys_of(p: Profile) -> Keys:
         domain = p.domain or (p.email_domain if p.email_domain and not p.free_mail else None)
         if domain:
             add(f"domain|{domain}")
-    lookup = keys
-    return Keys(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(lookup)))
+    return list(dict.fromkeys(keys))
+
+
+def hashed_keys(p: Profile) -> tuple[int, ...]:
+    """The blocking keys as the index stores them."""
+    return tuple(key_hash(k) for k in blocking_keys(p))
 
 
 def _name_keys(p: Profile) -> list[str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from services.dedup import store
-from services.dedup.blocking import keys_of
+from services.dedup.blocking import hashed_keys
 from services.dedup.profile import Profile
 from services.dedup.survivorship import record_of, unfill
 from shared.runtime.db import Inbound, UnitOfWork, fetch_binary, insert_rows
@@ -50,13 +52,13 @@ async def unmerge(uow: UnitOfWork, message: Inbound, command: DedupCommand) -> s
     # The same lock order as matching: the lead's blocking keys, then the lead rows by id.
     if lead.profile is not None:
         profile = Profile.from_json(lead_id, lead.seen_at, lead.profile)
-        await store.lock_blocks(conn, keys_of(profile).hashed.locked)
+        await store.lock_blocks(conn, hashed_keys(profile))
     rows = {row.lead_id: row for row in await fetch_binary(conn, _LOCK, [[lead_id, survivor_id]])}
     payload: dict[str, Any] = merge.payload or {}
-    await fetch_binary(conn, _RESTORE, [_json(record_of(payload)), lead_id])
+    await fetch_binary(conn, _RESTORE, [Jsonb(record_of(payload)), lead_id])
     survivor = rows.get(survivor_id)
     restored = unfill(dict(survivor.record or {}) if survivor else {}, merge.changed_fields or {})
-    await fetch_binary(conn, _SHRINK, [_json(restored), survivor_id])
+    await fetch_binary(conn, _SHRINK, [Jsonb(restored), survivor_id])
     await fetch_binary(conn, _FORGET, [survivor_id, lead_id])
     await fetch_binary(conn, _MARK, [uow.now(), command.by, command.reason, lead_id])
     verdict = DedupVerdict(verdict="new", rule="unmerged", unmerged_from=survivor_id)
@@ -89,9 +91,3 @@ async def _record(uow: UnitOfWork, message: Inbound, command: DedupCommand, stat
         "done_at": uow.now(),
     }
     await insert_rows(uow.conn, store.commands, [row], "ON CONFLICT DO NOTHING")
-
-
-def _json(value: Any) -> Any:
-    from psycopg.types.json import Jsonb  # noqa: PLC0415
-
-    return Jsonb(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from pypinyin import Style, lazy_pinyin
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
 
@@ -201,8 +202,6 @@ def _cross_script(a: Profile, b: Profile) -> Signal:
 
 
 def _pinyin_family(p: Profile) -> str:
-    from pypinyin import Style, lazy_pinyin  # noqa: PLC0415 -- rare path
-
     return "".join(lazy_pinyin(p.family or "", style=Style.NORMAL))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.dedup.blocking import MAX_PER_KEY, HashedKeys, keys_of
+from services.dedup.blocking import MAX_PER_KEY, hashed_keys
 from services.dedup.compare import SUPPORT_RULES, Comparison, Signal, compare
 from services.dedup.profile import Profile
 
@@ -121,14 +121,14 @@ class Resolver:
     last_seen: dict[uuid.UUID, datetime] = field(default_factory=dict)
     comparisons: int = 0
 
-    def resolve(self, profile: Profile, keys: HashedKeys | None = None) -> Decision:
+    def resolve(self, profile: Profile, keys: tuple[int, ...] | None = None) -> Decision:
         """Decide one lead against the index, then file it (under its survivor when it merges)."""
         if keys is None:
-            keys = keys_of(profile).hashed
-        decision = decide(self._score(profile, self._members(profile.lead_id, keys.lookup)), self.thresholds)
+            keys = hashed_keys(profile)
+        decision = decide(self._score(profile, self._members(profile.lead_id, keys)), self.thresholds)
         survivor = decision.survivor if decision.outcome == "merge" and decision.survivor else profile.lead_id
-        self.file(profile, survivor, keys.file)
-        return replace(decision, keys=keys.file)
+        self.file(profile, survivor, keys)
+        return replace(decision, keys=keys)
 
     def file(self, profile: Profile, survivor: uuid.UUID, keys: Iterable[int]) -> None:
         self.profiles[profile.lead_id] = profile

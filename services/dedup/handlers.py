@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.dedup import store
-from services.dedup.blocking import keys_of
+from services.dedup.blocking import hashed_keys
 from services.dedup.commands import unmerge
 from services.dedup.compare import Signal
 from services.dedup.engine import Decision, Resolver, Thresholds
@@ -51,16 +51,13 @@ class DedupHandler:
         if not fresh:
             return
         profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
-        keys = {lead_id: keys_of(p).hashed for lead_id, p in profiles.items()}
+        keys = {lead_id: hashed_keys(p) for lead_id, p in profiles.items()}
         filing: dict[int, list[uuid.UUID]] = {}
-        for lead_id, ks in keys.items():
-            for key in ks.locked:
-                filing.setdefault(key, [])
-            for key in ks.file:
-                filing[key].append(lead_id)
+        for lead_id, lead_keys in keys.items():
+            for key in lead_keys:
+                filing.setdefault(key, []).append(lead_id)
         await store.file_leads(uow.conn, filing)
-        lookups = [k for ks in keys.values() for k in ks.lookup]
-        filed, members = await store.candidates(uow.conn, lookups, exclude=list(profiles))
+        filed, members = await store.candidates(uow.conn, list(filing), exclude=list(profiles))
         batch_ids = set(profiles)
         resolver = Resolver(self.thresholds)
         # What the index held before this batch: the batch's own leads are filed in memory, in order.

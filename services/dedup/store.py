@@ -101,11 +101,11 @@ INSERT INTO dedup.blocks AS b (key, lead_ids)
 SELECT k, '{}'::uuid[] FROM unnest(%b::bigint[]) AS k ORDER BY k
 ON CONFLICT (key) DO UPDATE SET lead_ids = b.lead_ids WHERE false
 """
-# Lock every key of the batch in key order, file the batch's leads under theirs, and return each key's
-# leads (ours included): one statement, so lock, append and read cannot interleave with another batch.
+# Lock every key of the batch in key order and file the batch's leads under theirs, in one statement:
+# a concurrent batch touching any of these keys waits for this one to commit.
 _FILE = f"""
 INSERT INTO dedup.blocks AS b (key, lead_ids)
-SELECT key, (array_remove(array_agg(lead_id ORDER BY ord), NULL))[greatest(1, count(lead_id)::int - {MAX_PER_KEY - 1}):]
+SELECT key, (array_agg(lead_id ORDER BY ord))[greatest(1, count(*)::int - {MAX_PER_KEY - 1}):]
 FROM unnest(%b::bigint[], %b::uuid[], %b::int[]) AS t(key, lead_id, ord)
 GROUP BY key ORDER BY key
 ON CONFLICT (key) DO UPDATE SET lead_ids = (b.lead_ids || excluded.lead_ids)[
@@ -149,13 +149,12 @@ async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> None:
 
 
 async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.UUID]]) -> None:
-    """Lock the keys (in key order) and append each key's new leads; a key only looked up is locked too."""
+    """Lock the keys (in key order) and append each key's new leads."""
     keys: list[int] = []
-    ids: list[uuid.UUID | None] = []
+    ids: list[uuid.UUID] = []
     order: list[int] = []
-    nothing: tuple[uuid.UUID | None, ...] = (None,)  # one row that only locks
     for key in sorted(filing):
-        for lead_id in filing[key] or nothing:
+        for lead_id in filing[key]:
             keys.append(key)
             ids.append(lead_id)
             order.append(len(order))
