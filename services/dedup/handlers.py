@@ -46,23 +46,32 @@ class DedupHandler:
         self.thresholds = thresholds
 
     async def on_lead_ingested(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
-        """Lock the batch's blocking keys, load their leads, decide each lead in order, write back."""
-        fresh = await _undecided(uow, messages)
-        if not fresh:
+        """File the batch under its blocking keys, read what they hold, decide each lead in order, write back.
+
+        Round trips: one to file and look up, one to lock the survivors merged into (only when a lead
+        merges); the writes go with the outbox (`UnitOfWork.defer`).
+        """
+        batch_leads = _with_ids(uow, messages)
+        if not batch_leads:
             return
-        profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in fresh}
+        profiles = {lead_id: profile_of(lead_id, m.raw, m.envelope.occurred_at) for lead_id, m in batch_leads}
         keys = {lead_id: hashed_keys(p) for lead_id, p in profiles.items()}
         filing: dict[int, list[uuid.UUID]] = {}
         for lead_id, lead_keys in keys.items():
             for key in lead_keys:
                 filing.setdefault(key, []).append(lead_id)
-        await store.file_leads(uow.conn, filing)
-        filed, members = await store.candidates(uow.conn, list(filing), exclude=list(profiles))
-        batch_ids = set(profiles)
+        found = await store.file_and_look_up(uow.conn, filing)
+        fresh = []
+        for lead_id, message in batch_leads:
+            if lead_id in found.known:  # decided before: re-ingested under the same id
+                uow.outcome(message, "already_known")
+            else:
+                fresh.append((lead_id, message))
+        fresh_ids = {lead_id for lead_id, _ in fresh}
         resolver = Resolver(self.thresholds)
         # What the index held before this batch: the batch's own leads are filed in memory, in order.
-        resolver.blocks = {key: [m for m in ids if m not in batch_ids] for key, ids in filed.items()}
-        for row in members:
+        resolver.blocks = {key: [m for m in ids if m not in fresh_ids] for key, ids in found.filed.items()}
+        for row in found.members:
             resolver.profiles[row.lead_id] = Profile.from_json(row.lead_id, row.seen_at, row.profile)
             resolver.survivor_of[row.lead_id] = row.survivor_id
             if row.last_seen_at is not None:
@@ -72,7 +81,7 @@ class DedupHandler:
         await _load_survivors(batch, [d.survivor for _, _, d in decided if d.outcome == "merge" and d.survivor])
         for lead_id, message, decision in decided:
             self._apply(batch, lead_id, message, profiles[lead_id], decision)
-        await _write(batch)
+        _write(batch)
 
     async def on_command(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         for message in messages:
@@ -185,17 +194,17 @@ def _evidence(d: Decision) -> list[Evidence]:
     return [Evidence(rule=s.rule, keys=list(s.keys), score=s.similarity, weight=s.weight) for s in d.signals]
 
 
-async def _undecided(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[tuple[uuid.UUID, Inbound]]:
-    """Leads not decided before (a re-ingested lead id is not decided twice), with their ids."""
-    known = await store.known_leads(uow.conn, [m.lead_id for m in messages if m.lead_id])
-    fresh = []
+def _with_ids(uow: UnitOfWork, messages: Sequence[Inbound]) -> list[tuple[uuid.UUID, Inbound]]:
+    """The batch's leads with their ids; a lead id twice in one batch is decided once."""
+    seen: set[uuid.UUID] = set()
+    leads = []
     for message in messages:
-        if message.lead_id is None or message.lead_id in known:
+        if message.lead_id is None or message.lead_id in seen:
             uow.outcome(message, "already_known")
             continue
-        known.add(message.lead_id)
-        fresh.append((message.lead_id, message))
-    return fresh
+        seen.add(message.lead_id)
+        leads.append((message.lead_id, message))
+    return leads
 
 
 async def _load_survivors(batch: _Batch, survivor_ids: Sequence[uuid.UUID]) -> None:
@@ -207,7 +216,8 @@ async def _load_survivors(batch: _Batch, survivor_ids: Sequence[uuid.UUID]) -> N
         )
 
 
-async def _write(batch: _Batch) -> None:
+def _write(batch: _Batch) -> None:
+    """Stage the batch's writes: they reach Postgres with the outbox, in the same transaction."""
     for row in batch.lead_rows:
         state = batch.survivors.get(row["lead_id"])
         if state is not None and state.new:
@@ -216,15 +226,17 @@ async def _write(batch: _Batch) -> None:
             )
         else:
             row.update(record=None, sources=None, times_seen=1, last_seen_at=None)
-    conn = batch.uow.conn
-    await store.insert_leads(conn, batch.lead_rows)
-    await store.update_survivors(
-        conn,
-        [
-            {"lead_id": lead_id, **vars(state)}
-            for lead_id, state in batch.survivors.items()
-            if state.changed and not state.new
-        ],
-    )
-    await store.insert_merges(conn, batch.merge_rows)
-    await store.insert_history(conn, batch.history_rows)
+    uow = batch.uow
+    if batch.lead_rows:
+        uow.defer(*store.insert_leads(batch.lead_rows))
+    changed = [
+        {"lead_id": lead_id, **vars(state)}
+        for lead_id, state in batch.survivors.items()
+        if state.changed and not state.new
+    ]
+    if changed:
+        uow.defer(*store.update_survivors(changed))
+    if batch.merge_rows:
+        uow.defer(*store.insert_merges(batch.merge_rows))
+    if batch.history_rows:
+        uow.defer(*store.insert_history(batch.history_rows))

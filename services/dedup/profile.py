@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,14 +96,19 @@ class Profile:
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only the fields present (ids and times are kept in their own columns)."""
-        data = asdict(self)
-        del data["lead_id"], data["seen_at"]
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items() if v not in (None, False, (), "")}
+        data = {name: value for name in _STORED if (value := getattr(self, name)) not in (None, False, "")}
+        if self.products:
+            data["products"] = list(self.products)
+        return data
 
     @classmethod
     def from_json(cls, lead_id: uuid.UUID, seen_at: datetime, data: dict[str, Any]) -> Profile:
         products = tuple(data.get("products", ()))
         return cls(lead_id=lead_id, seen_at=seen_at, **{**data, "products": products})
+
+
+# The fields `to_json` stores, in declaration order (fields() of a slotted dataclass, read once).
+_STORED = tuple(f.name for f in fields(Profile) if f.name not in ("lead_id", "seen_at", "products"))
 
 
 def profile_of(lead_id: uuid.UUID, payload: dict[str, Any], seen_at: datetime | None = None) -> Profile:

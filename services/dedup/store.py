@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -30,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.dedup.blocking import MAX_PER_KEY
-from shared.runtime.db import fetch_binary, insert_rows, runtime_tables
+from shared.runtime.db import fetch_binary, rows_statement, runtime_tables
 
 metadata = MetaData(schema="dedup")
 tables = runtime_tables(metadata)
@@ -101,28 +102,45 @@ INSERT INTO dedup.blocks AS b (key, lead_ids)
 SELECT k, '{}'::uuid[] FROM unnest(%b::bigint[]) AS k ORDER BY k
 ON CONFLICT (key) DO UPDATE SET lead_ids = b.lead_ids WHERE false
 """
-# Lock every key of the batch in key order and file the batch's leads under theirs, in one statement:
-# a concurrent batch touching any of these keys waits for this one to commit.
-_FILE = f"""
-INSERT INTO dedup.blocks AS b (key, lead_ids)
-SELECT key, (array_agg(lead_id ORDER BY ord))[greatest(1, count(*)::int - {MAX_PER_KEY - 1}):]
-FROM unnest(%b::bigint[], %b::uuid[], %b::int[]) AS t(key, lead_id, ord)
-GROUP BY key ORDER BY key
-ON CONFLICT (key) DO UPDATE SET lead_ids = (b.lead_ids || excluded.lead_ids)[
-    greatest(1, cardinality(b.lead_ids) + cardinality(excluded.lead_ids) - {MAX_PER_KEY - 1}):]
-"""
-# One round trip for what the lookups need: the filed ids per key, and each filed lead's profile once.
-_CANDIDATES = """
-WITH b AS (SELECT key, lead_ids FROM dedup.blocks WHERE key = ANY(%b::bigint[]) AND cardinality(lead_ids) > 0),
-ids AS (SELECT DISTINCT unnest(lead_ids) AS lead_id FROM b EXCEPT SELECT unnest(%b::uuid[]))
-SELECT b.key, b.lead_ids, NULL::uuid AS lead_id, NULL::uuid AS survivor_id, NULL::timestamptz AS seen_at,
+# ONE statement files the batch and reads back what its keys hold:
+# - `known`: leads decided before (re-ingested under the same id), neither filed nor decided again;
+# - `filed`: every key of the batch is locked, in key order, and the batch's leads are appended to
+#   it; a concurrent batch touching any of these keys waits for this one to commit (and vice versa);
+#   RETURNING gives each key's leads as they are now, a concurrent batch's committed ones included;
+# - the profiles of the leads filed under those keys, with their survivors' last sightings.
+# A lead a concurrent batch committed while this statement waited for a key's lock is in `filed` but
+# not visible to this statement's snapshot: `file_and_look_up` reads those in a second statement.
+_FILE_AND_LOOK_UP = f"""
+WITH known AS (SELECT lead_id FROM dedup.leads WHERE lead_id = ANY(%b::uuid[])),
+filed AS (
+    INSERT INTO dedup.blocks AS b (key, lead_ids)
+    SELECT key, (array_agg(lead_id ORDER BY ord))[greatest(1, count(*)::int - {MAX_PER_KEY - 1}):]
+    FROM unnest(%b::bigint[], %b::uuid[], %b::int[]) AS t(key, lead_id, ord)
+    WHERE t.lead_id NOT IN (SELECT lead_id FROM known)
+    GROUP BY key ORDER BY key
+    ON CONFLICT (key) DO UPDATE SET lead_ids = (b.lead_ids || excluded.lead_ids)[
+        greatest(1, cardinality(b.lead_ids) + cardinality(excluded.lead_ids) - {MAX_PER_KEY - 1}):]
+    RETURNING key, lead_ids
+),
+ids AS (SELECT DISTINCT unnest(lead_ids) AS lead_id FROM filed)
+SELECT 'key' AS kind, key, lead_ids, NULL::uuid AS lead_id, NULL::uuid AS survivor_id, NULL::timestamptz AS seen_at,
     NULL::jsonb AS profile, NULL::timestamptz AS last_seen_at
-FROM b
+FROM filed
 UNION ALL
-SELECT NULL, NULL, l.lead_id, l.survivor_id, l.seen_at, l.profile, s.last_seen_at
-FROM ids JOIN dedup.leads l USING (lead_id) JOIN dedup.leads s ON s.lead_id = l.survivor_id
+SELECT 'known', NULL, NULL, lead_id, NULL, NULL, NULL, NULL FROM known
+UNION ALL
+{{members}}
+"""
+# A filed lead's profile, its survivor and that survivor's last sighting (read only for merged leads).
+_MEMBERS = """
+SELECT 'member' AS kind, NULL::bigint AS key, NULL::uuid[] AS lead_ids, l.lead_id, l.survivor_id, l.seen_at,
+    l.profile, CASE WHEN l.survivor_id = l.lead_id THEN l.last_seen_at
+    ELSE (SELECT s.last_seen_at FROM dedup.leads s WHERE s.lead_id = l.survivor_id) END AS last_seen_at
+FROM {ids} JOIN dedup.leads l USING (lead_id)
 WHERE l.profile IS NOT NULL
 """
+_FILE = _FILE_AND_LOOK_UP.format(members=_MEMBERS.format(ids="ids"))
+_LATE_MEMBERS = _MEMBERS.format(ids="unnest(%b::uuid[]) AS ids(lead_id)")
 _SURVIVORS = """
 SELECT lead_id, record, sources, times_seen, last_seen_at FROM dedup.leads
 WHERE lead_id = ANY(%b::uuid[]) ORDER BY lead_id FOR UPDATE
@@ -136,20 +154,21 @@ WHERE l.lead_id = v.lead_id
 """
 
 
-async def known_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Lead ids already decided (kept or merged): a re-ingested lead is not decided twice."""
-    rows = await fetch_binary(conn, "SELECT lead_id FROM dedup.leads WHERE lead_id = ANY(%b::uuid[])", [lead_ids])
-    return {row.lead_id for row in rows}
+@dataclass(frozen=True)
+class Lookup:
+    """What the index held for a batch, read under the locks of its keys."""
+
+    known: set[uuid.UUID]  # lead ids decided before: not decided (or filed) again
+    filed: dict[int, list[uuid.UUID]]  # key -> the leads filed under it, oldest first, this batch's last
+    members: list[Any]  # rows of the filed leads: lead_id, survivor_id, seen_at, profile, last_seen_at
 
 
-async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> None:
-    """Lock the keys, creating the missing ones: a concurrent batch touching any of them waits for us."""
-    if keys:
-        await fetch_binary(conn, _LOCK_BLOCKS, [sorted(set(keys))])  # one lock order: no deadlocks
+async def file_and_look_up(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.UUID]]) -> Lookup:
+    """In ONE statement: which of the leads are known, file the others under their keys, read the keys back.
 
-
-async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.UUID]]) -> None:
-    """Lock the keys (in key order) and append each key's new leads."""
+    Filing locks the keys (in key order), so what comes back includes every lead a concurrent batch
+    filed under them and committed before us, and no batch can file under them until we commit.
+    """
     keys: list[int] = []
     ids: list[uuid.UUID] = []
     order: list[int] = []
@@ -158,27 +177,29 @@ async def file_leads(conn: AsyncConnection, filing: Mapping[int, Sequence[uuid.U
             keys.append(key)
             ids.append(lead_id)
             order.append(len(order))
-    if keys:
-        await fetch_binary(conn, _FILE, [keys, ids, order])
-
-
-async def candidates(
-    conn: AsyncConnection, keys: Sequence[int], exclude: Sequence[uuid.UUID] = ()
-) -> tuple[dict[int, list[uuid.UUID]], list[Any]]:
-    """Who is filed under the (locked) lookup keys, and those leads' profiles, survivors and last sightings.
-
-    `exclude`: leads not to load (the batch's own, just filed).
-    """
     if not keys:
-        return {}, []
-    filed: dict[int, list[uuid.UUID]] = {}
-    members = []
-    for row in await fetch_binary(conn, _CANDIDATES, [sorted(set(keys)), list(exclude)]):
-        if row.key is not None:
-            filed[row.key] = list(row.lead_ids)
+        return Lookup(set(), {}, [])
+    batch = set(ids)
+    found = Lookup(set(), {}, [])
+    for row in await fetch_binary(conn, _FILE, [list(batch), keys, ids, order]):
+        if row.kind == "key":
+            found.filed[row.key] = list(row.lead_ids)
+        elif row.kind == "known":
+            found.known.add(row.lead_id)
         else:
-            members.append(row)
-    return filed, members
+            found.members.append(row)
+    # Filed by a batch that committed while we waited for a key: in the arrays, not in our snapshot.
+    read = {row.lead_id for row in found.members}
+    late = {m for members in found.filed.values() for m in members} - read - batch
+    if late:
+        found.members.extend(await fetch_binary(conn, _LATE_MEMBERS, [sorted(late)]))
+    return found
+
+
+async def lock_blocks(conn: AsyncConnection, keys: Sequence[int]) -> None:
+    """Lock the keys, creating the missing ones: a concurrent batch touching any of them waits for us."""
+    if keys:
+        await fetch_binary(conn, _LOCK_BLOCKS, [sorted(set(keys))])  # one lock order: no deadlocks
 
 
 async def lock_survivors(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
@@ -203,36 +224,26 @@ _LEAD_COLUMNS = ("lead_id", "source", "first_seen_at", "survivor_id", "seen_at",
 _JSON_COLUMNS = ("profile", "record", "sources")
 
 
-async def insert_leads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
+def insert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     params: list[list[Any]] = [[r.get(c) for r in rows] for c in _LEAD_COLUMNS]
     params += [[None if r.get(c) is None else Jsonb(r[c]) for r in rows] for c in _JSON_COLUMNS]
     params += [[r.get("times_seen", 1) for r in rows], [r.get("history_of") for r in rows]]
-    await fetch_binary(conn, _INSERT_LEADS, params)
+    return _INSERT_LEADS, params
 
 
-async def update_survivors(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    await fetch_binary(
-        conn,
-        _UPDATE_SURVIVORS,
-        [
-            [r["lead_id"] for r in rows],
-            [Jsonb(r["record"]) for r in rows],
-            [Jsonb(list(r["sources"])) for r in rows],
-            [r["times_seen"] for r in rows],
-            [r["last_seen_at"] for r in rows],
-        ],
-    )
+def update_survivors(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    return _UPDATE_SURVIVORS, [
+        [r["lead_id"] for r in rows],
+        [Jsonb(r["record"]) for r in rows],
+        [Jsonb(list(r["sources"])) for r in rows],
+        [r["times_seen"] for r in rows],
+        [r["last_seen_at"] for r in rows],
+    ]
 
 
-async def insert_merges(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await insert_rows(conn, merges, rows, "ON CONFLICT DO NOTHING")
+def insert_merges(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    return rows_statement(merges, rows, "ON CONFLICT DO NOTHING")
 
 
-async def insert_history(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await insert_rows(conn, field_history, rows)
+def insert_history(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    return rows_statement(field_history, rows)

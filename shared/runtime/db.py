@@ -108,6 +108,7 @@ class UnitOfWork:
     staged: list[tuple[str, Envelope, bytes]] = field(default_factory=list)  # topic, header, payload JSON
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
     replies: dict[uuid.UUID, Any] = field(default_factory=dict)
+    deferred: list[tuple[str, Sequence[Any]]] = field(default_factory=list)  # writes sent with the outbox
     _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
     _now: datetime | None = None
 
@@ -152,6 +153,15 @@ class UnitOfWork:
         self.staged.append((topic, envelope, body))
         return envelope
 
+    def defer(self, sql: str, params: Sequence[Any]) -> None:
+        """A write whose result nobody reads: it runs in this transaction, in one round trip with the outbox.
+
+        Deferred statements run in the order they were deferred, before the outbox insert and the commit;
+        an error in one fails the transaction as it would have at once. Reads later in the handler do not
+        see them: defer only the last writes of a unit of work.
+        """
+        self.deferred.append((sql, params))
+
     def outcome(self, inbound: Inbound, outcome: str) -> None:
         """Name what became of a message, for its canonical log line."""
         self.outcomes[inbound.event_id] = outcome
@@ -187,20 +197,27 @@ class UnitOfWork:
         return first
 
     async def flush_outbox(self) -> list[OutboxRow]:
-        """Insert the staged events into the outbox; return the rows to publish after commit."""
-        if not self.staged:
-            return []
+        """Run the deferred writes and insert the staged events into the outbox, in one round trip.
+
+        Returns the outbox rows to publish after commit.
+        """
+        statements, self.deferred = self.deferred, []
         rows = [
             OutboxRow(env.event_id, topic, env.kafka_key(), envelope_bytes(env, body), env.kafka_headers())
             for topic, env, body in self.staged
         ]
-        columns: dict[str, list[Any]] = {
-            "event_id": [r.event_id for r in rows],
-            "topic": [r.topic for r in rows],
-            "key": [r.key for r in rows],
-            "value": [r.value for r in rows],
-        }
-        await insert_columns(self.conn, self.tables.outbox, columns)
+        if rows:
+            columns: dict[str, list[Any]] = {
+                "event_id": [r.event_id for r in rows],
+                "topic": [r.topic for r in rows],
+                "key": [r.key for r in rows],
+                "value": [r.value for r in rows],
+            }
+            statements.append((_unnest_sql(self.tables.outbox, list(columns), ""), list(columns.values())))
+        if len(statements) == 1:
+            await fetch_binary(self.conn, *statements[0])
+        elif statements:
+            await fetch_pipelined(self.conn, statements)
         self.staged.clear()
         return rows
 
@@ -237,20 +254,18 @@ async def insert_rows(
     """
     if not rows:
         return []
+    return await fetch_binary(conn, *rows_statement(table, rows, suffix))
+
+
+def rows_statement(table: Table, rows: Sequence[dict[str, Any]], suffix: str = "") -> tuple[str, list[Any]]:
+    """`insert_rows`' statement and parameters, to run later (`UnitOfWork.defer`) or pipelined."""
     columns = {}
     for name in rows[0]:
         values = [row.get(name) for row in rows]
         if isinstance(table.c[name].type, JSONB):  # JSON needs psycopg's wrapper inside arrays
             values = [Jsonb(v) if v is not None else None for v in values]
         columns[name] = values
-    return await insert_columns(conn, table, columns, suffix)
-
-
-async def insert_columns(
-    conn: AsyncConnection, table: Table, columns: dict[str, list[Any]], suffix: str = ""
-) -> list[Any]:
-    """`insert_rows` for data already laid out one list per column."""
-    return await fetch_binary(conn, _unnest_sql(table, list(columns), suffix), list(columns.values()))
+    return _unnest_sql(table, list(columns), suffix), list(columns.values())
 
 
 async def fetch_binary(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -263,3 +278,24 @@ async def fetch_binary(conn: AsyncConnection, sql: str, params: Sequence[Any]) -
     async with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:
         await cursor.execute(sql, params)
         return list(await cursor.fetchall()) if cursor.description else []
+
+
+async def fetch_pipelined(conn: AsyncConnection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+    """Run several `fetch_binary` statements in ONE round trip (libpq pipeline mode); their rows, in order.
+
+    The server still runs them one after another, each seeing what the ones before it wrote, and the
+    first error aborts the rest (and the transaction) as it would have one at a time.
+    """
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    cursors = []
+    async with driver.pipeline():
+        for sql, params in statements:
+            cursor = driver.cursor(binary=True, row_factory=namedtuple_row)
+            await cursor.execute(sql, params)
+            cursors.append(cursor)
+    results = []
+    for cursor in cursors:
+        results.append(list(await cursor.fetchall()) if cursor.description else [])
+        await cursor.close()
+    return results
