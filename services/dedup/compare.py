@@ -18,7 +18,7 @@ from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
 from services.dedup.profile import STREET_NAMES, STREET_TYPES, Profile
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Signal:
     """One comparator's finding: the rule, the fields it read, their similarity and its weight."""
 
@@ -28,7 +28,7 @@ class Signal:
     weight: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Comparison:
     """Two leads compared: the summed weight and the signals behind it, strongest first."""
 

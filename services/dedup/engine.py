@@ -28,7 +28,7 @@ DEFAULT_MERGE = 7.0
 DEFAULT_REVIEW = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Thresholds:
     """When a score merges, when it asks a human, and how old a match may be.
 
@@ -41,7 +41,7 @@ class Thresholds:
     window: timedelta = timedelta(days=180)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scored:
     """The best comparison between a newcomer and one existing lead (a cluster of merged leads)."""
 
@@ -52,7 +52,7 @@ class Scored:
     in_window: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     outcome: Outcome
     survivor: uuid.UUID | None = None  # the lead merged into, or the possible duplicate

@@ -66,7 +66,7 @@ STREET_NAMES = tuple(_STREET_WORDS)  # street types written out
 STREET_TYPES = frozenset(_STREET_WORDS) | frozenset(_STREET_WORDS.values())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Profile:
     """A lead's identifying fields in matching form; None where the lead did not say."""
 
