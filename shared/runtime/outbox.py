@@ -6,15 +6,14 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime.db import OutboxRow, RuntimeTables
+from shared.runtime.db import OutboxRow, RuntimeTables, fetch_pipelined
 from shared.runtime.errors import is_transient
 from shared.runtime.logging import get_logger
 from shared.runtime.loops import drain_forever
@@ -61,7 +60,7 @@ class OutboxPublisher:
         try:
             await self.send_confirmed(rows)
             async with self.engine.begin() as conn:
-                await conn.execute(self._delete(rows))
+                await self._delete_sent(conn, rows)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -70,11 +69,23 @@ class OutboxPublisher:
             return False
         return True
 
-    def _delete(self, rows: Sequence[OutboxRow]) -> Any:
-        """Sent rows go, by event id (no RETURNING of generated ids needed on the hot insert)."""
+    async def _delete_sent(self, conn: AsyncConnection, rows: Sequence[OutboxRow]) -> None:
+        """Sent rows go, by event id (no RETURNING of generated ids needed on the hot insert).
+
+        The deletion does not wait for its WAL flush (synchronous_commit off, this transaction only): if
+        the database crashed before the flush, the rows would come back and the relay would send them
+        again, which the consumers' inboxes absorb. Nothing is lost; one disk flush per batch is saved.
+        """
         outbox = self.tables.outbox
-        return delete(outbox).where(
-            outbox.c.event_id == any_(bindparam("ids", [r.event_id for r in rows], ARRAY(Uuid)))
+        await fetch_pipelined(
+            conn,
+            [
+                ("SET LOCAL synchronous_commit TO off", []),
+                (
+                    f'DELETE FROM "{outbox.schema}"."{outbox.name}" WHERE event_id = ANY(%b::uuid[])',
+                    [[r.event_id for r in rows]],
+                ),
+            ],
         )
 
     async def relay_once(self, grace_s: float, limit: int = 1000) -> int:
@@ -92,7 +103,7 @@ class OutboxPublisher:
             rows = [OutboxRow(r.event_id, r.topic, r.key, r.value, _headers_of(r.value)) for r in found]
             if rows:
                 await self.send_confirmed(rows)
-                await conn.execute(self._delete(rows))
+                await self._delete_sent(conn, rows)
                 log.info("outbox_relayed", rows=len(rows))
         return len(rows)
 
