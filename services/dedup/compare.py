@@ -9,7 +9,7 @@ names pull a pair apart however much else agrees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
@@ -63,7 +63,10 @@ def compare(new: Profile, old: Profile) -> Comparison:
     if any(s.rule in _SAME_COMPANY for s in signals):
         support = [s for s in signals if s.rule in _WITH_COMPANY and s.weight > 0]
         # colleagues share the city and the web domain: once the company agrees they add little
-        signals = [s if s.rule not in _WITH_COMPANY or s.weight <= 0 else replace(s, weight=0.5) for s in signals]
+        signals = [
+            s if s.rule not in _WITH_COMPANY or s.weight <= 0 else Signal(s.rule, s.keys, s.similarity, 0.5)
+            for s in signals
+        ]
         if support and not (new.name and old.name):
             # no person to tell apart: the company itself, confirmed by its domain or city, is the lead
             keys = ("company", *support[0].keys)

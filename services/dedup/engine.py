@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -128,7 +128,8 @@ class Resolver:
         decision = decide(self._score(profile, self._members(profile.lead_id, keys)), self.thresholds)
         survivor = decision.survivor if decision.outcome == "merge" and decision.survivor else profile.lead_id
         self.file(profile, survivor, keys)
-        return replace(decision, keys=keys)
+        decision.keys = keys
+        return decision
 
     def file(self, profile: Profile, survivor: uuid.UUID, keys: Iterable[int]) -> None:
         self.profiles[profile.lead_id] = profile
