@@ -128,6 +128,12 @@ class LeadScored(LeadDeduplicated):
     factors: list[Factor] = Field(default_factory=list)
     model_version: str
     reason: Literal["new_lead", "reengaged", "model_update"] = "new_lead"
+    # additive in v1 (issue 5): both parts of the blended score, and the re-engagement's own reason
+    rule_points: float | None = Field(default=None, description="the YAML points model's score, 0-100")
+    model_points: float | None = Field(
+        default=None, description="the learned model's score, 0-100 (50 = an average lead); absent in cold start"
+    )
+    reason_detail: str | None = Field(default=None, description="why it was re-scored, e.g. the re-engagement reason")
 
 
 Strategy = Literal["round_robin", "weighted", "least_loaded", "claim", "manager", "owner_stickiness"]

@@ -1,0 +1,89 @@
+"""scoring's handler on a real Postgres: a slow or failing enrichment provider holds no lead up, and says so."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from services.ingest.domain import Accepted, ingest
+from services.scoring import store
+from services.scoring.enrichment import Enricher, TitleProvider
+from services.scoring.handlers import Scoring
+from services.scoring.learning import Learner, LearningSettings
+from services.scoring.rules import RulesFile
+from shared.runtime.clock import SystemClock
+from shared.runtime.consumer import consumer_record, decode_record
+from shared.runtime.db import UnitOfWork, create_engine, producer_name
+from shared.runtime.migrations import upgrade_to_head
+from shared.schemas import topics
+from shared.schemas.envelope import make_envelope
+from shared.schemas.events import LeadDeduplicated
+
+MIGRATIONS = Path(store.__file__).parent / "migrations"
+RULES = Path(__file__).resolve().parents[2] / "deploy" / "scoring" / "rules.yaml"
+
+
+class SlowProvider:
+    name = "slow"
+
+    def enrich_batch(self, leads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        time.sleep(2.0)
+        return [{"company.industry": "software"} for _ in leads]
+
+
+class BrokenProvider:
+    name = "broken"
+
+    def enrich_batch(self, leads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        raise ConnectionError("reference service down")
+
+
+def message() -> Any:
+    lead_id = uuid.uuid4()
+    submission = {"source": "web-form", "person": {"name": "王伟", "phone": "13800138000", "title": "销售总监"}}
+    result = ingest(submission, lead_id, now=datetime.now(UTC))
+    assert isinstance(result, Accepted)
+    payload = {**result.payload, "dedup": {"verdict": "new"}}
+    envelope = make_envelope(topics.LEADS_DEDUPLICATED, payload, producer="tests@0", lead_id=lead_id)
+    record = consumer_record(topics.LEADS_DEDUPLICATED, envelope.model_dump_json().encode())
+    return decode_record(record, LeadDeduplicated)
+
+
+@pytest.fixture
+def scoring_db(pg_url: str) -> str:
+    upgrade_to_head(pg_url, "scoring", MIGRATIONS)
+    return pg_url
+
+
+def test_a_slow_and_a_failing_provider_leave_the_lead_scored_and_flagged(scoring_db: str) -> None:
+    clock = SystemClock()
+    enricher = Enricher([SlowProvider(), BrokenProvider(), TitleProvider()], timeout_s=0.1, clock=clock)
+    scoring = Scoring(RulesFile(RULES), enricher, Learner(LearningSettings()))
+    inbound = message()
+
+    async def run() -> list[dict[str, Any]]:
+        engine = create_engine(scoring_db)
+        try:
+            async with engine.begin() as conn:
+                uow = UnitOfWork(conn, store.tables, producer_name("scoring"), clock)
+                await scoring.on_lead_deduplicated(uow, [inbound])
+                rows = await uow.flush_outbox()
+            return [orjson.loads(r.value)["payload"] for r in rows]
+        finally:
+            await engine.dispose()
+            enricher.close()
+
+    [scored] = asyncio.run(run())
+    assert scored["enrichment"]["failed"] == ["slow", "broken"]
+    assert scored["enrichment"]["fields"]["person.seniority"]["value"] == "director"
+    assert "company.industry" not in scored["enrichment"]["fields"]
+    assert scored["grade"] in {"A", "B", "C", "D"}
+    assert any(f["name"] == "seniority" for f in scored["factors"])
