@@ -6,6 +6,8 @@ import typer
 
 from cli import channels, imports, publish, stack, tail
 from cli.dedup import command as dedup
+from cli.scoring import command as scoring
+from cli.scoring import reference as scoring_reference
 
 app = typer.Typer(help="leadflow: event-driven lead routing on Kafka and Postgres.", no_args_is_help=True)
 app.add_typer(stack.app, name="stack", help="Start, stop and inspect the embedded stack.")
@@ -15,6 +17,8 @@ app.command("tail")(tail.tail)
 app.command("import")(imports.command.import_file)
 app.add_typer(dedup.app, name="dedup", help="Dedup: undo a wrong merge.")
 app.command("dedup-eval")(dedup.dedup_eval)
+app.add_typer(scoring_reference.app, name="scoring", help="Scoring: reference data for enrichment.")
+app.command("scoring-eval")(scoring.scoring_eval)
 
 
 if __name__ == "__main__":

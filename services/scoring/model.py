@@ -45,8 +45,12 @@ class OutcomeModel:
         return self.positives > 0 and self.negatives > 0
 
     def log_odds(self, features: Mapping[str, Any]) -> float:
-        weights = self.weights
-        return self.bias + sum(weights.get(name, 0.0) for name in encode(features))
+        return self.log_odds_of(encode(features))
+
+    def log_odds_of(self, names: Sequence[str]) -> float:
+        """The log-odds of already encoded features."""
+        get = self.weights.get
+        return self.bias + sum(get(name, 0.0) for name in names)
 
     def predict(self, features: Mapping[str, Any]) -> float:
         """The probability of a positive outcome."""
@@ -54,9 +58,15 @@ class OutcomeModel:
 
     def contributions(self, features: Mapping[str, Any], top: int = 3) -> list[tuple[str, float]]:
         """`feature=value` -> its log-odds contribution, largest magnitude first (the bias is not a reason)."""
-        found = [(name, w) for name in encode(features) if (w := self.weights.get(name, 0.0))]
-        found.sort(key=lambda item: -abs(item[1]))
-        return found[:top]
+        return self.assess(features, top)[1]
+
+    def assess(self, features: Mapping[str, Any], top: int = 3) -> tuple[float, list[tuple[str, float]]]:
+        """`predict` and `contributions` in one pass over the features (the scoring path needs both)."""
+        get = self.weights.get
+        found = [(name, get(name, 0.0)) for name in encode(features)]
+        probability = sigmoid(self.bias + sum(w for _, w in found))
+        found = sorted((item for item in found if item[1]), key=lambda item: -abs(item[1]))
+        return probability, found[:top]
 
     def learn(self, features: Mapping[str, Any], label: bool, weight: float = 1.0) -> None:  # noqa: FBT001 -- the interface the service calls
         """One SGD step on the log loss, with L2 applied to the features present (sparse, so O(features))."""
@@ -66,7 +76,7 @@ class OutcomeModel:
     def step(self, names: Sequence[str], label: bool, weight: float = 1.0) -> None:  # noqa: FBT001 -- mirrors learn
         """The SGD step of `learn` on already encoded features (a retrain encodes each example once)."""
         weights = self.weights
-        error = (sigmoid(self.bias + sum(weights.get(n, 0.0) for n in names)) - float(label)) * weight
+        error = (sigmoid(self.log_odds_of(names)) - float(label)) * weight
         rate = self.learning_rate
         self.bias -= rate * error
         shrink = 1.0 - rate * self.l2
@@ -84,11 +94,6 @@ class OutcomeModel:
         else:
             self.negatives += weight
         self.trained_on += 1
-
-    def copy(self, version: str) -> OutcomeModel:
-        twin = OutcomeModel.from_bytes(self.to_bytes())
-        twin.version = version
-        return twin
 
     def to_bytes(self) -> bytes:
         """zlib-compressed JSON: readable with any tool, a few hundred kB for a large model."""
@@ -126,22 +131,16 @@ class OutcomeModel:
 
 
 def train(
-    examples: Sequence[tuple[Mapping[str, Any], bool]],
-    *,
-    version: str,
-    epochs: int = 2,
-    half_life: float = 2000.0,
-    learning_rate: float = 0.01,
-    l2: float = 1e-4,
+    examples: Sequence[tuple[Mapping[str, Any], bool]], *, version: str, epochs: int = 2, half_life: float = 2000.0
 ) -> OutcomeModel:
     """Batch retrain, oldest first, each example weighted by its recency (halved every `half_life` outcomes).
 
-    Examples weighing less than 1/1024 are skipped: they could hardly move the model, and skipping
+    Examples weighing less than 1/128 are skipped: they could hardly move the model, and skipping
     them bounds a retrain's cost however much history the caller passes. All examples count
     towards the base rate.
     """
-    model = OutcomeModel(version, learning_rate=learning_rate, l2=l2)
-    recent = examples[-int(half_life * 10) :]
+    model = OutcomeModel(version)
+    recent = examples[-int(half_life * 7) :]
     n = len(recent)
     encoded = [(encode(f), label, 0.5 ** ((n - 1 - i) / half_life)) for i, (f, label) in enumerate(recent)]
     for _ in range(epochs):
@@ -208,7 +207,8 @@ def _value_names(key: str, value: Any) -> Iterator[str]:
     if value is None or value == "":
         return
     if isinstance(value, bool):
-        yield f"{key}={'true' if value else 'false'}"
+        if value:  # drop-one coding: the bias stands for false, so a flag every lead lacks adds nothing
+            yield f"{key}=true"
     elif isinstance(value, int | float):
         yield from _number_names(key, float(value))
     elif isinstance(value, list | tuple | set | frozenset):

@@ -13,7 +13,7 @@ import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -29,6 +29,9 @@ log = get_logger(__name__)
 
 TRAINER_LOCK = 0x5C0_41E  # pg_advisory_lock key: the one instance that trains
 FETCH = 5000  # outcomes read per step
+CHUNK = 250  # outcomes learned between two yields to the event loop
+NEVER = datetime.min.replace(tzinfo=UTC)
+SAVE_EVERY_S = 10.0  # the champion's incremental state is stored at most this often (and on every new version)
 
 
 def retrain_in_process(settings: LearningSettings, examples: list[tuple[dict[str, Any], bool]], version: str) -> bytes:
@@ -46,6 +49,8 @@ class Trainer:
     cursor: int = 0
     loaded: dict[str, datetime] = field(default_factory=dict)  # version -> updated_at, as loaded
     retrains: int = 0
+    unsaved: int = 0  # outcomes learned since the last save
+    saved_at: datetime = NEVER
     _lock_conn: AsyncConnection | None = None
     _pool: ProcessPoolExecutor | None = None
     _retraining: asyncio.Task[None] | None = None
@@ -101,11 +106,16 @@ class Trainer:
         async with engine.connect() as conn:
             rows = await store.outcomes_after(conn, self.cursor, FETCH)
         before = (self.learner.champion, self.learner.challenger)
-        for row in rows:
-            self.learner.record_outcome(row.features, bool(row.label))
-            self.cursor = row.id
+        for start in range(0, len(rows), CHUNK):
+            for row in rows[start : start + CHUNK]:
+                self.learner.record_outcome(row.features, bool(row.label))
+                self.cursor = row.id
+            await asyncio.sleep(0)  # let the consumer in between chunks: learning never holds the stream
+        self.unsaved += len(rows)
         promoted = self.learner.maybe_promote()
-        if rows or promoted or (self.learner.champion, self.learner.challenger) != before:
+        changed = promoted or (self.learner.champion, self.learner.challenger) != before
+        due = self.unsaved and (self.clock.now() - self.saved_at).total_seconds() >= SAVE_EVERY_S
+        if changed or due:
             await self._save(engine, promoted=promoted)
         if self.learner.needs_retrain() and self._retraining is None:
             self._retraining = asyncio.create_task(self._retrain(engine))
@@ -161,5 +171,6 @@ class Trainer:
                 )
                 self.loaded[model.version] = now
             await store.retire_others(conn, keep, now)
+        self.unsaved, self.saved_at = 0, now
         if promoted and self.learner.champion is not None:
             log.info("scoring_model_promoted", version=self.learner.champion.version)

@@ -12,10 +12,12 @@ from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from services.ingest.domain import Accepted, ingest
 from services.scoring import store
-from services.scoring.enrichment import Enricher, TitleProvider
+from services.scoring.enrichment import Enricher, TitleProvider, read_firmographics_csv
 from services.scoring.handlers import Scoring
 from services.scoring.learning import Learner, LearningSettings
 from services.scoring.rules import RulesFile
@@ -26,6 +28,7 @@ from shared.runtime.migrations import upgrade_to_head
 from shared.schemas import topics
 from shared.schemas.envelope import make_envelope
 from shared.schemas.events import LeadDeduplicated
+from tests.checks import sql_rows
 
 MIGRATIONS = Path(store.__file__).parent / "migrations"
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "scoring" / "rules.yaml"
@@ -87,3 +90,19 @@ def test_a_slow_and_a_failing_provider_leave_the_lead_scored_and_flagged(scoring
     assert "company.industry" not in scored["enrichment"]["fields"]
     assert scored["grade"] in {"A", "B", "C", "D"}
     assert any(f["name"] == "seniority" for f in scored["factors"])
+
+
+def test_load_firmographics_replaces_the_reference_table_and_refuses_a_bad_file(pg_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    sample = Path(__file__).resolve().parents[2] / "deploy" / "scoring" / "firmographics.csv"
+    result = runner.invoke(app, ["scoring", "load-firmographics", str(sample), "--database-url", pg_url])
+    assert result.exit_code == 0, result.output
+    expected = len(read_firmographics_csv(sample))
+    assert sql_rows(pg_url, "SELECT count(*) FROM scoring.firmographics") == [(expected,)]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,employees\n云帆科技,about twenty\n", encoding="utf-8")
+    result = runner.invoke(app, ["scoring", "load-firmographics", str(bad), "--database-url", pg_url])
+    assert result.exit_code == 1
+    assert "line 2" in result.output
+    assert sql_rows(pg_url, "SELECT count(*) FROM scoring.firmographics") == [(expected,)], "the old table stays"
