@@ -48,6 +48,7 @@ class Trainer:
     is_trainer: bool = False
     cursor: int = 0
     loaded: dict[str, datetime] = field(default_factory=dict)  # version -> updated_at, as loaded
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> its shadow comparison
     retrains: int = 0
     unsaved: int = 0  # outcomes learned since the last save
     saved_at: datetime = NEVER
@@ -112,7 +113,19 @@ class Trainer:
                 self.cursor = row.id
             await asyncio.sleep(0)  # let the consumer in between chunks: learning never holds the stream
         self.unsaved += len(rows)
+        challenger, report = self.learner.challenger, self.learner.shadow_report()
         promoted = self.learner.maybe_promote()
+        decided = challenger is not None and self.learner.challenger is None
+        if decided and challenger is not None and report is not None:
+            # the comparison that decided, kept with the version: measured on the same outcomes, before learning each
+            self.decisions[challenger.version] = {
+                "shadow_outcomes": report.measured,
+                "champion_auc": round(report.champion_auc, 4),
+                "shadow_auc": round(report.challenger_auc, 4),
+                "promoted": promoted,
+            }
+            if not promoted:
+                await self._save_retired(engine, challenger)
         changed = promoted or (self.learner.champion, self.learner.challenger) != before
         due = self.unsaved and (self.clock.now() - self.saved_at).total_seconds() >= SAVE_EVERY_S
         if changed or due:
@@ -147,6 +160,24 @@ class Trainer:
         finally:
             self._retraining = None
 
+    async def _save_retired(self, engine: AsyncEngine, model: OutcomeModel) -> None:
+        now = self.clock.now()
+        async with engine.begin() as conn:
+            await store.save_model(
+                conn,
+                {
+                    "version": model.version,
+                    "status": "retired",
+                    "model": model.to_bytes(),
+                    "trained_on": model.trained_on,
+                    "cursor": self.cursor,
+                    "metrics": self.decisions.get(model.version, {}),
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+        log.info("scoring_model_retired", version=model.version, **self.decisions.get(model.version, {}))
+
     async def _save(self, engine: AsyncEngine, *, promoted: bool) -> None:
         now = self.clock.now()
         keep = []
@@ -163,7 +194,7 @@ class Trainer:
                         "model": model.to_bytes(),
                         "trained_on": model.trained_on,
                         "cursor": self.cursor,
-                        "metrics": {},
+                        "metrics": self.decisions.get(model.version, {}),
                         "created_at": now,
                         "updated_at": now,
                         "promoted_at": now if status == "champion" else None,
@@ -173,4 +204,5 @@ class Trainer:
             await store.retire_others(conn, keep, now)
         self.unsaved, self.saved_at = 0, now
         if promoted and self.learner.champion is not None:
-            log.info("scoring_model_promoted", version=self.learner.champion.version)
+            version = self.learner.champion.version
+            log.info("scoring_model_promoted", version=version, **self.decisions.get(version, {}))

@@ -148,7 +148,27 @@ def test_enrich_score_learn_reload_and_rescore(pipeline: Pipeline, tmp_path: Pat
     assert event["model_version"].startswith(rules_version + "/")
     assert any(f["name"].startswith("model:") for f in event["factors"])
 
-    # 4. hot reload: a changed rules file is the next lead's version; a broken one is refused, the last kept
+    # 4. a retrain in the background (a worker process) gives a shadow model; measured on the next outcomes
+    #    before learning each, it is promoted only if it ranked them better, else retired, with the numbers kept
+    wait_until(
+        lambda: sql_rows(pipeline.database_url, "SELECT version FROM scoring.model_versions WHERE status = 'shadow'")
+    )
+    more = [deduplicated(good_lead(300 + i, company)) for i in range(15)]
+    more += [deduplicated(poor_lead(300 + i)) for i in range(15)]
+    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_DEDUPLICATED, more))
+    assert wait_for_count(pipeline.database_url, "SELECT count(*) FROM scoring.leads", 160) == 160
+    verdicts = [activity(str(e.lead_id), "converted" if i < 15 else "disqualified") for i, e in enumerate(more)]
+    asyncio.run(publish(pipeline.bootstrap, topics.SALES_ACTIVITY, verdicts))
+    [(status, metrics)] = wait_until(
+        lambda: sql_rows(
+            pipeline.database_url,
+            "SELECT status, metrics FROM scoring.model_versions WHERE metrics ? 'shadow_auc'",
+        )
+    )
+    assert metrics["shadow_outcomes"] >= 20
+    assert status == ("champion" if metrics["promoted"] else "retired")
+
+    # 5. hot reload: a changed rules file is the next lead's version; a broken one is refused, the last kept
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
     time.sleep(1.0)
     rules.write_text("version: [this is not a rules file\n", encoding="utf-8")
@@ -161,7 +181,7 @@ def test_enrich_score_learn_reload_and_rescore(pipeline: Pipeline, tmp_path: Pat
     new_version = scored_by_lead(got)[str(reloaded.lead_id)][0]["model_version"].split("/")[0]
     assert new_version != rules_version
 
-    # 5. re-engagement: the lead is scored again, with the reason; the history keeps both scorings
+    # 6. re-engagement: the lead is scored again, with the reason; the history keeps both scorings
     target = str(poor[1].lead_id)
     reengaged = make_envelope(
         topics.LEADS_REENGAGED,
