@@ -130,6 +130,9 @@ class Stack:
         rules = os.environ.get("ROUTER_RULES_FILE") or str(REPO_ROOT / "deploy" / "config" / "routing.yaml")
         self.env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": database_url, "LEADFLOW_HOME": str(self.home)}
         self.env["ROUTER_RULES_FILE"] = rules
+        # the local stack's scoring starts with the sample reference table (loaded only into an empty table)
+        sample = REPO_ROOT / "deploy" / "scoring" / "firmographics.csv"
+        self.env["SCORING_FIRMOGRAPHICS_CSV"] = os.environ.get("SCORING_FIRMOGRAPHICS_CSV") or str(sample)
         for name in SERVICES:
             self.start_service(name)
 
