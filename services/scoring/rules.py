@@ -98,6 +98,15 @@ class Engagement(_Spec):
     points: Table = Field(default_factory=dict)
 
 
+class Contact(_Spec):
+    """Points for a lead sales can reach and place: a valid phone, a work email, a named company."""
+
+    phone: Points = 0  # a valid phone number
+    work_email: Points = 0  # a valid email address that is not free-mail
+    email: Points = 0  # a valid free-mail address (a work one earns `work_email` instead)
+    company: Points = 0  # the company is named
+
+
 class Competitor(_Spec):
     points: Penalty
     domains: list[Domain] = Field(min_length=1)
@@ -143,6 +152,7 @@ class PointsSpec(_Spec):
     base: Points = 0
     fit: Fit = Field(default_factory=Fit)
     channel: Channel = Field(default_factory=Channel)
+    contact: Contact = Field(default_factory=Contact)
     engagement: Engagement | None = None
     negative: Negative = Field(default_factory=Negative)
     attributes: dict[str, Table] = Field(default_factory=dict)
@@ -168,6 +178,11 @@ class PointsModel:
         # A listed channel worth 0 is kept (as None) so that it does not fall back to the default.
         self._channel = {v: RuleFactor("channel", p, v) if p else None for v, p in spec.channel.points.items()}
         self._channel_default = spec.channel.default
+        contact = spec.contact
+        self._contact_phone = RuleFactor("contact", contact.phone, "phone") if contact.phone else None
+        self._contact_work = RuleFactor("contact", contact.work_email, "work_email") if contact.work_email else None
+        self._contact_email = RuleFactor("contact", contact.email, "email") if contact.email else None
+        self._contact_company = RuleFactor("contact", contact.company, "company") if contact.company else None
         engagement = spec.engagement
         self._engagement = engagement.points if engagement else {}
         self._half_life = engagement.half_life_days * _SECONDS_PER_DAY if engagement else 1.0
@@ -198,6 +213,7 @@ class PointsModel:
         if self._products and (products := features.get("product_interest")):
             self._product_factors(products, factors)
         self._channel_factor(features.get("source"), factors)
+        self._contact_factors(features, factors)
         if self._engagement and (events := features.get("engagement")):
             self._engagement_factors(events, now, factors)
         self._negative_factors(features, factors)
@@ -233,6 +249,16 @@ class PointsModel:
                 factors.append(factor)
         elif self._channel_default:
             factors.append(RuleFactor("channel", self._channel_default, str(source) if source else None))
+
+    def _contact_factors(self, features: Mapping[str, Any], factors: list[RuleFactor]) -> None:
+        if self._contact_phone and features.get("has_phone"):
+            factors.append(self._contact_phone)
+        if features.get("has_email"):
+            email = self._contact_email if features.get("free_mail") else self._contact_work
+            if email:
+                factors.append(email)
+        if self._contact_company and features.get("has_company"):
+            factors.append(self._contact_company)
 
     def _engagement_factors(
         self, events: Sequence[Mapping[str, Any]], now: datetime, factors: list[RuleFactor]

@@ -478,10 +478,16 @@ async def test_scoring_publishes_the_scored_lead_and_keeps_history(
     [envelope] = out.envelopes(topics.LEADS_SCORED)
     lead = LeadScored.model_validate(envelope.payload)
     assert envelope.lead_id == lead_id
-    # deploy/scoring/rules.yaml: base 10 + web-form 10 + 浙江 5; no outcomes yet, so the rules alone decide
-    assert (lead.score, lead.grade, lead.model_points) == (25, "D", None)
-    assert {(f.name, f.detail) for f in lead.factors} == {("channel", "web-form"), ("region", "浙江")}
-    assert await scalar(pg_url, "SELECT grade FROM scoring.scores") == "D"
+    # deploy/scoring/rules.yaml: base 10 + web-form 10 + 浙江 5 + a phone 10 + a work email 8; no outcomes
+    # yet, so the rules alone decide
+    assert (lead.score, lead.grade, lead.model_points) == (43, "C", None)
+    assert {(f.name, f.detail) for f in lead.factors} == {
+        ("channel", "web-form"),
+        ("region", "浙江"),
+        ("contact", "phone"),
+        ("contact", "work_email"),
+    }
+    assert await scalar(pg_url, "SELECT grade FROM scoring.scores") == "C"
 
 
 async def test_scoring_scores_a_lead_that_carries_an_extra_score_field(

@@ -429,3 +429,26 @@ def test_rules_file_refuses_a_broken_first_load(tmp_path: Path) -> None:
     path.write_text("version: x\n", encoding="utf-8")
     with pytest.raises(RulesError, match=r"grades: Field required"):
         RulesFile(path)
+
+
+def test_contact_points_for_a_reachable_lead() -> None:
+    model = parse_points_model(
+        """\
+version: "c1"
+base: 10
+contact: {phone: 10, work_email: 8, email: 2, company: 5}
+negative: {free_mail: -8}
+grades: {A: 75, B: 55, C: 35}
+temperature: {hot: 70, warm: 45}
+"""
+    )
+    work = {"has_phone": True, "has_email": True, "free_mail": False, "has_company": True}
+    free = {"has_phone": False, "has_email": True, "free_mail": True, "email_domain": "qq.com", "has_company": False}
+    assert model.score(work, NOW).points == 33
+    assert [(f.detail, f.contribution) for f in model.score(work, NOW).factors] == [
+        ("phone", 10),
+        ("work_email", 8),
+        ("company", 5),
+    ]
+    assert model.score(free, NOW).points == 4  # 10 + 2 (a mailbox) - 8 (free-mail)
+    assert model.score({"has_phone": False, "phone_invalid": True}, NOW).points == 10
