@@ -140,15 +140,6 @@ async def outcomes_after(conn: AsyncConnection, cursor: int, limit: int) -> list
     )
 
 
-async def recent_outcomes(conn: AsyncConnection, limit: int) -> list[Any]:
-    """The most recent `limit` outcomes, oldest first: what a retrain learns from."""
-    rows = await fetch_binary(
-        conn, "SELECT id, features, label FROM scoring.outcomes ORDER BY id DESC LIMIT %b", [limit]
-    )
-    rows.reverse()
-    return rows
-
-
 async def save_model(conn: AsyncConnection, row: dict[str, Any]) -> None:
     """Insert or update a model version (its state, status and metrics)."""
     await fetch_binary(

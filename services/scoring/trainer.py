@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.scoring import store
@@ -34,9 +35,25 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 SAVE_EVERY_S = 10.0  # the champion's incremental state is stored at most this often (and on every new version)
 
 
-def retrain_in_process(settings: LearningSettings, examples: list[tuple[dict[str, Any], bool]], version: str) -> bytes:
-    """A retrain, in a worker process (no GIL shared with the consumer): the new model's bytes."""
-    return Learner(settings).retrain(examples, version).to_bytes()
+def retrain_in_process(settings: LearningSettings, database_url: str, limit: int, version: str) -> tuple[bytes, int]:
+    """A retrain in a worker process: it reads the most recent outcomes itself and returns the new model's bytes.
+
+    Reading, decoding and training all happen here, with no interpreter lock shared with the consumer;
+    only the model travels back. Returns (model bytes, examples read).
+    """
+    with psycopg.connect(libpq_url(database_url)) as conn:
+        rows = conn.execute(
+            "SELECT features, label FROM (SELECT id, features, label FROM scoring.outcomes ORDER BY id DESC LIMIT %s) r"
+            " ORDER BY id",
+            [limit],
+        ).fetchall()
+    examples = [(features, bool(label)) for features, label in rows]
+    return Learner(settings).retrain(examples, version).to_bytes(), len(examples)
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy psycopg URL as libpq takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 @dataclass
@@ -134,24 +151,22 @@ class Trainer:
             self._retraining = asyncio.create_task(self._retrain(engine))
 
     async def _retrain(self, engine: AsyncEngine) -> None:
-        """Read the recent outcomes, train in a worker process, install the result as the shadow model."""
+        """Train in a worker process on the recent outcomes; install the result as the shadow model."""
         try:
-            async with engine.connect() as conn:
-                rows = await store.recent_outcomes(conn, self.max_examples)
-            examples = [(dict(r.features), bool(r.label)) for r in rows]
             version = f"m{self.clock.now():%Y%m%dT%H%M%S}-{self.retrains + 1}"
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
             started = self.clock.now()
-            data = await asyncio.get_running_loop().run_in_executor(
-                self._pool, retrain_in_process, self.settings, examples, version
+            url = engine.url.render_as_string(hide_password=False)
+            data, examples = await asyncio.get_running_loop().run_in_executor(
+                self._pool, retrain_in_process, self.settings, url, self.max_examples, version
             )
             self.learner.install_challenger(OutcomeModel.from_bytes(data))
             self.retrains += 1
             log.info(
                 "scoring_model_retrained",
                 version=version,
-                examples=len(examples),
+                examples=examples,
                 seconds=round((self.clock.now() - started).total_seconds(), 2),
             )
             await self._save(engine, promoted=False)
