@@ -175,22 +175,23 @@ class Trainer:
         finally:
             self._retraining = None
 
+    def _row(self, model: OutcomeModel, status: str, now: datetime) -> dict[str, Any]:
+        """A model version as stored: its state, status, the shadow comparison that decided it."""
+        return {
+            "version": model.version,
+            "status": status,
+            "model": model.to_bytes(),
+            "trained_on": model.trained_on,
+            "cursor": self.cursor,
+            "metrics": self.decisions.get(model.version, {}),
+            "created_at": now,
+            "updated_at": now,
+            "promoted_at": now if status == "champion" else None,
+        }
+
     async def _save_retired(self, engine: AsyncEngine, model: OutcomeModel) -> None:
-        now = self.clock.now()
         async with engine.begin() as conn:
-            await store.save_model(
-                conn,
-                {
-                    "version": model.version,
-                    "status": "retired",
-                    "model": model.to_bytes(),
-                    "trained_on": model.trained_on,
-                    "cursor": self.cursor,
-                    "metrics": self.decisions.get(model.version, {}),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            await store.save_model(conn, self._row(model, "retired", self.clock.now()))
         log.info("scoring_model_retired", version=model.version, **self.decisions.get(model.version, {}))
 
     async def _save(self, engine: AsyncEngine, *, promoted: bool) -> None:
@@ -201,20 +202,7 @@ class Trainer:
                 if model is None:
                     continue
                 keep.append(model.version)
-                await store.save_model(
-                    conn,
-                    {
-                        "version": model.version,
-                        "status": status,
-                        "model": model.to_bytes(),
-                        "trained_on": model.trained_on,
-                        "cursor": self.cursor,
-                        "metrics": self.decisions.get(model.version, {}),
-                        "created_at": now,
-                        "updated_at": now,
-                        "promoted_at": now if status == "champion" else None,
-                    },
-                )
+                await store.save_model(conn, self._row(model, status, now))
                 self.loaded[model.version] = now
             await store.retire_others(conn, keep, now)
         self.unsaved, self.saved_at = 0, now
