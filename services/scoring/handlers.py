@@ -66,11 +66,12 @@ class Scoring:
                 log.warning("reengaged_lead_not_scored", lead_id=str(message.payload.lead_id))
         enrichments = await self.enricher.enrich_batch([stored[m.payload.lead_id].payload for m in known])
         batch = _Batch(uow)
+        so_far: dict[uuid.UUID, list[dict[str, Any]]] = {}  # a lead re-engaged twice in one batch keeps both
         for message, enrichment in zip(known, enrichments, strict=True):
             event: LeadReengaged = message.payload
             row = stored[event.lead_id]
-            engagement = [
-                *row.engagement,
+            engagement = so_far[event.lead_id] = [
+                *so_far.get(event.lead_id, row.engagement),
                 {
                     "kind": "reengaged",
                     "reason": event.reason,
@@ -93,9 +94,11 @@ class Scoring:
 
     async def on_sales_activity(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """Outcomes become labelled examples: the lead as it was scored, and whether it converted."""
-        outcomes = [m for m in messages if m.payload.kind in POSITIVE or m.payload.kind in NEGATIVE]
+        outcomes = []
         for message in messages:
-            if message not in outcomes:
+            if message.payload.kind in POSITIVE or message.payload.kind in NEGATIVE:
+                outcomes.append(message)
+            else:
                 uow.outcome(message, "not_an_outcome")
         stored = await store.load_leads(uow.conn, [m.payload.lead_id for m in outcomes])
         rows = []

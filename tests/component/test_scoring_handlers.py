@@ -27,7 +27,7 @@ from shared.runtime.db import UnitOfWork, create_engine, producer_name
 from shared.runtime.migrations import upgrade_to_head
 from shared.schemas import topics
 from shared.schemas.envelope import make_envelope
-from shared.schemas.events import LeadDeduplicated
+from shared.schemas.events import LeadDeduplicated, LeadReengaged
 from tests.checks import sql_rows
 
 MIGRATIONS = Path(store.__file__).parent / "migrations"
@@ -106,3 +106,42 @@ def test_load_firmographics_replaces_the_reference_table_and_refuses_a_bad_file(
     assert result.exit_code == 1
     assert "line 2" in result.output
     assert sql_rows(pg_url, "SELECT count(*) FROM scoring.firmographics") == [(expected,)], "the old table stays"
+
+
+def reengaged(lead_id: uuid.UUID, reason: str) -> Any:
+    envelope = make_envelope(
+        topics.LEADS_REENGAGED,
+        {"lead_id": str(lead_id), "reason": reason, "engagement_score": 5.0},
+        producer="tests@0",
+        lead_id=lead_id,
+    )
+    return decode_record(consumer_record(topics.LEADS_REENGAGED, envelope.model_dump_json().encode()), LeadReengaged)
+
+
+def test_two_reengagements_of_one_lead_in_one_batch_both_count(scoring_db: str) -> None:
+    clock = SystemClock()
+    enricher = Enricher([TitleProvider()], timeout_s=1.0, clock=clock)
+    scoring = Scoring(RulesFile(RULES), enricher, Learner(LearningSettings()))
+    lead = message()
+
+    async def run() -> list[dict[str, Any]]:
+        engine = create_engine(scoring_db)
+        try:
+            for handler, batch in (
+                (scoring.on_lead_deduplicated, [lead]),
+                (scoring.on_lead_reengaged, [reengaged(lead.lead_id, "clicked"), reengaged(lead.lead_id, "replied")]),
+            ):
+                async with engine.begin() as conn:
+                    uow = UnitOfWork(conn, store.tables, producer_name("scoring"), clock)
+                    await handler(uow, batch)
+                    rows = await uow.flush_outbox()
+            return [orjson.loads(r.value)["payload"] for r in rows]
+        finally:
+            await engine.dispose()
+            enricher.close()
+
+    first, second = asyncio.run(run())
+    assert (first["reason_detail"], second["reason_detail"]) == ("clicked", "replied")
+    assert second["rule_points"] > first["rule_points"], "the second re-engagement adds to the first"
+    [(engagement,)] = sql_rows(scoring_db, "SELECT engagement FROM scoring.leads")
+    assert [e["reason"] for e in engagement] == ["clicked", "replied"]
