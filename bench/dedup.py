@@ -73,7 +73,7 @@ from shared.runtime.consumer import consumer_record, decode_record
 from shared.runtime.db import Inbound, UnitOfWork, create_engine, producer_name
 from shared.runtime.migrations import upgrade_to_head
 from shared.runtime.service import tune_gc
-from shared.runtime.settings import normalise_database_url
+from shared.runtime.settings import libpq_url, normalise_database_url
 from shared.schemas import topics
 from shared.schemas.envelope import Envelope, make_envelope
 from shared.schemas.events import LeadIngested
@@ -520,11 +520,6 @@ def verify(gen: ChineseLeads, sample: int) -> int:
 # --- the index: 1,000,000 leads by COPY -------------------------------------------------------------------------
 
 
-def _libpq(url: str) -> str:
-    """A SQLAlchemy URL of the server as psycopg connects to it."""
-    return "postgresql://" + normalise_database_url(url).split("://", 1)[1]
-
-
 def _database_of(url: str) -> str:
     return url.partition("?")[0].rsplit("/", 1)[1]
 
@@ -552,7 +547,7 @@ def preload(database_url: str, gen: ChineseLeads) -> dict[str, Any]:
     timings["migrate"] = time.perf_counter() - started
     filed: dict[int, Any] = {}  # key -> the one lead index filed under it, or a list of them in arrival order
     ids: list[str] = []
-    with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '1GB'")
         with conn.transaction():
@@ -687,7 +682,7 @@ def database_copy(server_url: str, template_url: str) -> Iterator[str]:
     """A copy of the preloaded database (file copy: seconds, not a reload), dropped afterwards."""
     name = f"b_{uuid.uuid4().hex[:12]}"
     started = time.perf_counter()
-    with psycopg.connect(_libpq(server_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
                 sql.Identifier(name), sql.Identifier(_database_of(template_url))
@@ -697,7 +692,7 @@ def database_copy(server_url: str, template_url: str) -> Iterator[str]:
     try:
         yield _with_database(server_url, name)
     finally:
-        with psycopg.connect(_libpq(server_url), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
@@ -937,7 +932,7 @@ def _wait_processed(database_url: str, expected: int, timeout: float) -> tuple[i
     """Poll the inbox until every event is in; meanwhile sample whether a dedup backend waits on a lock."""
     deadline = time.monotonic() + timeout
     count = lock_samples = samples = 0
-    with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM dedup.processed_events), (SELECT count(*) FROM pg_stat_activity"

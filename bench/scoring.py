@@ -51,7 +51,7 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
-from bench.dedup import ChineseLeads, _accepted, _copy_text, _libpq
+from bench.dedup import ChineseLeads, _accepted, _copy_text
 from bench.pipeline import percentiles, run_passthrough
 from cli.embedded import REPO_ROOT
 from services.ingest.domain import ingest
@@ -59,7 +59,7 @@ from services.scoring.enrichment import FirmographicTable, default_providers, re
 from services.scoring.features import features_of
 from shared.runtime.db import producer_name
 from shared.runtime.migrations import upgrade_to_head
-from shared.runtime.settings import normalise_database_url
+from shared.runtime.settings import libpq_url, normalise_database_url
 from shared.schemas import topics
 from shared.schemas.envelope import Envelope, make_envelope
 from tests.checks import sql_rows
@@ -241,7 +241,7 @@ def copy_outcomes(database_url: str, outcomes: Outcomes) -> float:
     """COPY the outcomes into `scoring.outcomes`; seconds taken."""
     started = time.perf_counter()
     with (
-        psycopg.connect(_libpq(database_url), autocommit=True) as conn,
+        psycopg.connect(libpq_url(database_url), autocommit=True) as conn,
         conn.cursor().copy(
             "COPY scoring.outcomes (lead_id, kind, label, features, at, recorded_at) FROM STDIN"
         ) as copy,
@@ -262,7 +262,7 @@ def migrated_database(server: str) -> str:
 
 def drop_database(server: str, url: str) -> None:
     name = url.partition("?")[0].rsplit("/", 1)[1]
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(server), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
@@ -306,7 +306,7 @@ def run_throughput(
 def _wait_processed(database_url: str, expected: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     count = 0
-    with psycopg.connect(_libpq(database_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         while time.monotonic() < deadline:
             count = _scalar(conn, "SELECT count(*) FROM scoring.processed_events")
             if count >= expected:
@@ -493,7 +493,7 @@ def run_retrain(  # noqa: PLR0913 -- the run's inputs
         pipe.start(["scoring"])
         pipe.wait_healthy()
         procs = Processes(psutil.Process(pipe.procs["scoring"].pid), args.retrain_workers)
-        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             procs.cpu_delta(procs.consumers())  # from now on
             sampler = Sampler(conn, stream, procs, pipe.logdir / "scoring.log", samples)
             stream.start()

@@ -25,6 +25,7 @@ from services.scoring.model import OutcomeModel
 from shared.runtime.clock import Clock
 from shared.runtime.db import fetch_binary
 from shared.runtime.logging import get_logger
+from shared.runtime.settings import libpq_url
 
 log = get_logger(__name__)
 
@@ -49,11 +50,6 @@ def retrain_in_process(settings: LearningSettings, database_url: str, limit: int
         ).fetchall()
     examples = [(features, bool(label)) for features, label in rows]
     return Learner(settings).retrain(examples, version).to_bytes(), len(examples)
-
-
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy psycopg URL as libpq takes it."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 @dataclass

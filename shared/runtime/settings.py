@@ -18,6 +18,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def libpq_url(url: str) -> str:
+    """Any postgres DSN → the form psycopg (libpq) connects with directly."""
+    return "postgresql://" + normalise_database_url(url).split("://", 1)[1]
+
+
 class ServiceSettings(BaseSettings):
     """Shared knobs; names without the service prefix are shared by all services."""
 
