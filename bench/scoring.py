@@ -335,9 +335,10 @@ def _run_stats(database_url: str, pipe: Pipeline) -> dict[str, Any]:
     [(batches, scored, firmographic, phone, title)] = sql_rows(
         database_url,
         "SELECT (SELECT count(DISTINCT processed_at) FROM scoring.processed_events), count(*),"
-        " count(*) FILTER (WHERE enrichment->'fields' ? 'company.hq_country'),"
-        " count(*) FILTER (WHERE enrichment->'fields' ? 'phone.region'),"
-        " count(*) FILTER (WHERE enrichment->'fields' ? 'person.seniority') FROM scoring.leads",
+        " count(*) FILTER (WHERE e->'fields' ? 'company.hq_country'),"
+        " count(*) FILTER (WHERE e->'fields' ? 'phone.region'),"
+        " count(*) FILTER (WHERE e->'fields' ? 'person.seniority')"
+        " FROM (SELECT convert_from(enrichment, 'UTF8')::jsonb AS e FROM scoring.leads) AS l",
     )
     grades = dict(sql_rows(database_url, "SELECT grade, count(*) FROM scoring.leads GROUP BY 1 ORDER BY 1"))
     log = pipe.log_text()

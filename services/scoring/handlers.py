@@ -149,9 +149,10 @@ class Scoring:
         grade, temperature = points_model.grade(score), points_model.temperature(score)
         factors = explain(rule, view, final)
         version = points_model.version if view is None else f"{points_model.version}/{view.version}"
+        enriched = enrichment.as_event()
         scored = {
             **payload,
-            "enrichment": enrichment.as_event(),
+            "enrichment": enriched,
             "score": score,
             "grade": grade,
             "temperature": temperature,
@@ -181,8 +182,8 @@ class Scoring:
         )
         batch.leads[lead_id] = {
             "lead_id": lead_id,
-            "payload": dict(payload),
-            "enrichment": enrichment.as_event(),
+            "payload": payload,
+            "enrichment": enriched,
             "engagement": engagement,
             "score": score,
             "grade": grade,

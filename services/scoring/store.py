@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
@@ -49,8 +52,8 @@ leads = Table(
     "leads",
     metadata,
     Column("lead_id", Uuid, primary_key=True),
-    Column("payload", JSONB, nullable=False),
-    Column("enrichment", JSONB, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # JSON bytes: only ever read whole
+    Column("enrichment", LargeBinary, nullable=False),
     Column("engagement", JSONB, nullable=False),
     Column("score", Integer, nullable=False),
     Column("grade", Text, nullable=False),
@@ -90,7 +93,7 @@ firmographics = Table(
 
 _UPSERT_LEADS = """
 INSERT INTO scoring.leads (lead_id, payload, enrichment, engagement, score, grade, scored_at)
-SELECT * FROM unnest(%b::uuid[], %b::jsonb[], %b::jsonb[], %b::jsonb[], %b::int[], %b::text[], %b::timestamptz[])
+SELECT * FROM unnest(%b::uuid[], %b::bytea[], %b::bytea[], %b::jsonb[], %b::int[], %b::text[], %b::timestamptz[])
 ON CONFLICT (lead_id) DO UPDATE SET payload = excluded.payload, enrichment = excluded.enrichment,
     engagement = excluded.engagement, score = excluded.score, grade = excluded.grade, scored_at = excluded.scored_at
 """
@@ -105,8 +108,8 @@ def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     """The latest scoring of each lead: what a re-engagement re-scores and an outcome labels."""
     return _UPSERT_LEADS, [
         [r["lead_id"] for r in rows],
-        [Jsonb(r["payload"]) for r in rows],
-        [Jsonb(r["enrichment"]) for r in rows],
+        [orjson.dumps(r["payload"]) for r in rows],
+        [orjson.dumps(r["enrichment"]) for r in rows],
         [Jsonb(r["engagement"]) for r in rows],
         [r["score"] for r in rows],
         [r["grade"] for r in rows],
@@ -114,7 +117,17 @@ def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     ]
 
 
-async def load_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+@dataclass(frozen=True, slots=True)
+class StoredLead:
+    """A lead's latest scoring, as kept for re-scoring and labelling."""
+
+    lead_id: uuid.UUID
+    payload: dict[str, Any]
+    enrichment: dict[str, Any]  # Enrichment.as_event()
+    engagement: list[dict[str, Any]]
+
+
+async def load_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredLead]:
     """The stored scorings of these leads, locked (a re-score and an outcome of one lead do not interleave)."""
     if not lead_ids:
         return {}
@@ -124,7 +137,10 @@ async def load_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> di
         " ORDER BY lead_id FOR UPDATE",
         [sorted(set(lead_ids))],
     )
-    return {row.lead_id: row for row in rows}
+    return {
+        row.lead_id: StoredLead(row.lead_id, orjson.loads(row.payload), orjson.loads(row.enrichment), row.engagement)
+        for row in rows
+    }
 
 
 def insert_outcomes(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:

@@ -60,3 +60,20 @@ def create_runtime_tables(schema: str) -> None:
         schema=schema,
     )
     op.create_index("outbox_by_event_id", "outbox", ["event_id"], schema=schema)
+
+
+INLINE_ROW_BYTES = 8160  # Postgres's largest toast_tuple_target: rows up to a page stay inline, uncompressed
+
+
+def keep_rows_inline(schema: str, table: str) -> None:
+    """Store rows up to a page inline and uncompressed: no pglz compression or TOAST on the hot path.
+
+    An event of 2-4 KB is over the default 2 KB threshold, so every outbox insert compressed it (with pglz,
+    the only compression the embedded Postgres has) only for the relay to delete the row a moment later.
+    """
+    op.execute(f'ALTER TABLE "{schema}"."{table}" SET (toast_tuple_target = {INLINE_ROW_BYTES})')
+
+
+def default_row_storage(schema: str, table: str) -> None:
+    """Undo keep_rows_inline."""
+    op.execute(f'ALTER TABLE "{schema}"."{table}" RESET (toast_tuple_target)')
