@@ -6,6 +6,7 @@ import typer
 
 from cli import channels, imports, publish, stack, tail
 from cli.dedup import command as dedup
+from cli.router import explain, pool, simulate
 from cli.scoring import command as scoring
 from cli.scoring import reference as scoring_reference
 
@@ -19,6 +20,9 @@ app.add_typer(dedup.app, name="dedup", help="Dedup: undo a wrong merge.")
 app.command("dedup-eval")(dedup.dedup_eval)
 app.add_typer(scoring_reference.app, name="scoring", help="Scoring: reference data for enrichment.")
 app.command("scoring-eval")(scoring.scoring_eval)
+app.add_typer(pool.app, name="pool", help="The shared pool (公海): pooled leads reps may claim.")
+app.command("explain")(explain.explain)
+app.add_typer(simulate.app, name="rules", help="Routing rules: try a rule set on recorded leads.")
 
 
 if __name__ == "__main__":

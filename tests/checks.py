@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,16 +24,18 @@ def check_accounting(pipeline: Pipeline, submissions: list[Submission], collecte
     assert sum(outs == ["merged"] for outs in found.values()) == sum(k == "duplicate" for k in kinds.values())
     assert all(count == 1 for count in assignments_per_lead(collected).values())
     twice = sql_rows(
-        pipeline.database_url, "SELECT lead_id FROM router.assignments GROUP BY lead_id HAVING count(*) > 1"
+        pipeline.database_url, "SELECT lead_id FROM router.assignments GROUP BY lead_id"
+        " HAVING count(*) FILTER (WHERE close_reason IS NULL OR close_reason NOT IN"
+        " ('rejected', 'recycled', 'released', 'qualified')) > 1"
     )
     assert not twice, f"leads assigned twice in the router's ledger: {twice[:5]}"
 
 
-def sql_rows(database_url: str, query: str) -> list[tuple]:
+def sql_rows(database_url: str, query: str, params: dict[str, Any] | None = None) -> list[tuple]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(query)).all()]
+            return [tuple(r) for r in conn.execute(sa.text(query), params or {}).all()]
     finally:
         engine.dispose()
 

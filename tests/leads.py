@@ -110,3 +110,27 @@ def all_accounted(submissions: list[Submission]) -> Any:
         return len(outcomes(submissions, collected)) >= len(submissions)
 
     return done
+
+
+def scored_payload(
+    region: str = "cn-east", grade: str = "A", source: str = "web-form", company: str | None = None
+) -> dict[str, Any]:
+    """A `leads.scored.v1` payload: a submission through ingest's real normalisation, graded as asked."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from services.ingest.domain import Accepted, ingest  # noqa: PLC0415
+
+    submission: dict[str, Any] = {"source": source, "person": {"name": "王伟", "phone": "13800138000"}}
+    if company:
+        submission["company"] = {"name": company}
+    result = ingest(submission, uuid.uuid4(), now=datetime.now(UTC))
+    assert isinstance(result, Accepted)
+    payload = {**result.payload, "dedup": {"verdict": "new"}}
+    payload["location"] = {**payload.get("location", {}), "sales_region": region}
+    return {
+        **payload,
+        "score": {"A": 90, "B": 60, "C": 40, "D": 10}[grade],
+        "grade": grade,
+        "temperature": "hot" if grade == "A" else "cold",
+        "model_version": "test",
+    }

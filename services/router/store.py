@@ -1,17 +1,37 @@
-"""router's tables (schema `router`): routed leads, the assignment ledger, counters and the pool."""
+"""router's tables (schema `router`): routed leads, the assignment ledger, rep state and pointers, exclusions,
+company owners, the pool, decision records and rule-set versions.
+
+The shared counters (a rep's day/week/open counts, claims, round-robin pointers) change only while the rep's
+`rep_state` row is locked in the transaction that assigns, so two router instances never overfill a rep or share
+a turn; the partial unique index on active assignments makes "assigned twice" impossible in Postgres itself.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Row, Table, Text, Uuid, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Identity,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import insert_rows, runtime_tables
+from services.router.domain import Board, Exclusion, RepLoad
+from shared.runtime.db import fetch_binary, runtime_tables
 
 metadata = MetaData(schema="router")
 tables = runtime_tables(metadata)
@@ -20,12 +40,17 @@ leads = Table(
     "leads",
     metadata,
     Column("lead_id", Uuid, primary_key=True),
-    Column("status", Text, nullable=False),
+    Column("status", Text, nullable=False),  # assigned, pooled, deferred, closed
     Column("team_id", Text),
     Column("owner_rep_id", Text),
     Column("grade", Text),
     Column("facts", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("stage", Text, nullable=False),
+    Column("company_key", Text),
+    Column("rejections", Integer, nullable=False),
+    Column("assignment_id", Uuid),
+    Column("routed_at", DateTime(timezone=True)),
 )
 assignments = Table(
     "assignments",
@@ -42,8 +67,10 @@ assignments = Table(
     Column("status", Text, nullable=False),
     Column("decision", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("close_reason", Text),
+    Column("accepted_at", DateTime(timezone=True)),
 )
-rr_counters = Table("rr_counters", metadata, Column("team_id", Text, primary_key=True), Column("counter", BigInteger))
 pool = Table(
     "pool",
     metadata,
@@ -51,74 +78,408 @@ pool = Table(
     Column("reason", Text, nullable=False),
     Column("rule_id", Text),
     Column("pooled_at", DateTime(timezone=True), nullable=False),
+    Column("rule_set_version", Text),
+    Column("previous_rep_id", Text),
+)
+rep_state = Table(
+    "rep_state",
+    metadata,
+    Column("rep_id", Text, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("status_until", DateTime(timezone=True)),
+    Column("status_reason", Text),
+    Column("status_at", DateTime(timezone=True)),
+    Column("day", Date),
+    Column("day_count", Integer, nullable=False),
+    Column("week", Date),
+    Column("week_count", Integer, nullable=False),
+    Column("open_leads", Integer, nullable=False),
+    Column("claim_day", Date),
+    Column("claim_count", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+rr_pointers = Table(
+    "rr_pointers",
+    metadata,
+    Column("team_id", Text, primary_key=True),
+    Column("rep_id", Text, primary_key=True),
+    Column("pointer", Float, nullable=False),
+    Column("assigned", BigInteger, nullable=False),
+)
+exclusions = Table(
+    "exclusions",
+    metadata,
+    Column("lead_id", Uuid, primary_key=True),
+    Column("rep_id", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+company_owners = Table(
+    "company_owners",
+    metadata,
+    Column("company_key", Text, primary_key=True),
+    Column("rep_id", Text, nullable=False),
+    Column("lead_id", Uuid, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("lead_id", Uuid, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("assignment_id", Uuid),
+    Column("rule_id", Text),
+    Column("rule_set_version", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("version", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("first_used_at", DateTime(timezone=True), nullable=False),
 )
 
 
-async def routed_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    rows = await conn.execute(select(leads.c.lead_id).where(leads.c.lead_id.in_(lead_ids)))
-    return {row[0] for row in rows}
+# --- reads ---------------------------------------------------------------------------------------------------
 
 
-async def get_lead(conn: AsyncConnection, lead_id: uuid.UUID) -> Row[Any] | None:
-    """The routed lead, locked: recycles and rejections of one lead apply one at a time."""
-    return (await conn.execute(select(leads).where(leads.c.lead_id == lead_id).with_for_update())).first()
-
-
-async def take_turns(conn: AsyncConnection, wanted: Mapping[str, int]) -> dict[str, int]:
-    """Reserve `wanted[team]` consecutive round-robin turns per team atomically; return each team's first turn.
-
-    One atomic increment per team and batch keeps several router instances from sharing a turn.
-    """
-    if not wanted:
+async def lock_leads(conn: AsyncConnection, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The routed leads among these, locked: one lead's events apply one at a time across instances."""
+    ids = sorted(set(lead_ids))
+    if not ids:
         return {}
-    insert = pg_insert(rr_counters).values([{"team_id": t, "counter": k} for t, k in sorted(wanted.items())])
-    upsert = insert.on_conflict_do_update(
-        index_elements=["team_id"], set_={"counter": rr_counters.c.counter + insert.excluded.counter}
-    ).returning(rr_counters.c.team_id, rr_counters.c.counter)
-    return {row.team_id: int(row.counter) - wanted[row.team_id] + 1 for row in await conn.execute(upsert)}
-
-
-async def save_leads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in rows[0] if c != "lead_id")
-    await insert_rows(conn, leads, rows, f"ON CONFLICT (lead_id) DO UPDATE SET {updates}")
-
-
-async def add_assignments(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert active assignments; returns the ids inserted (a lead with an active one gets none: unique index)."""
-    if not rows:
-        return set()
-    active = [{**r, "status": "active"} for r in rows]
-    return {
-        row[0] for row in await insert_rows(conn, assignments, active, "ON CONFLICT DO NOTHING RETURNING assignment_id")
-    }
-
-
-async def close_assignment(conn: AsyncConnection, assignment_id: uuid.UUID, status: str) -> str | None:
-    """Mark an active assignment closed and return its rule id; None if it was not the active one."""
-    stmt = (
-        update(assignments)
-        .where(assignments.c.assignment_id == assignment_id, assignments.c.status == "active")
-        .values(status=status)
-        .returning(assignments.c.rule_id)
+    rows = await fetch_binary(
+        conn,
+        "SELECT lead_id, status, team_id, owner_rep_id, grade, facts, stage, company_key, rejections,"
+        " assignment_id FROM router.leads WHERE lead_id = ANY(%b::uuid[]) ORDER BY lead_id FOR UPDATE",
+        [ids],
     )
-    return (await conn.execute(stmt)).scalar_one_or_none()
+    return {row.lead_id: row for row in rows}
 
 
-async def previous_owners(conn: AsyncConnection, lead_id: uuid.UUID) -> set[str]:
-    rows = await conn.execute(select(assignments.c.rep_id).where(assignments.c.lead_id == lead_id))
-    return {row[0] for row in rows}
+async def load_board(
+    conn: AsyncConnection,
+    rep_ids: Iterable[str],
+    team_ids: Iterable[str],
+    lead_ids: Iterable[uuid.UUID],
+    company_keys: Iterable[str],
+) -> Board:
+    """Lock the reps' state rows (in rep id order: no deadlock between instances) and read what deciding needs."""
+    reps = sorted(set(rep_ids))
+    board = Board()
+    if reps:
+        await fetch_binary(
+            conn,
+            "INSERT INTO router.rep_state (rep_id) SELECT unnest(%b::text[]) ON CONFLICT DO NOTHING RETURNING rep_id",
+            [reps],
+        )
+        rows = await fetch_binary(
+            conn,
+            "SELECT rep_id, status, status_until, day, day_count, week, week_count, open_leads, claim_day, claim_count"
+            " FROM router.rep_state WHERE rep_id = ANY(%b::text[]) ORDER BY rep_id FOR UPDATE",
+            [reps],
+        )
+        for r in rows:
+            board.loads[r.rep_id] = RepLoad(
+                r.rep_id, r.status, r.status_until, r.day, r.day_count, r.week, r.week_count, r.open_leads,
+                r.claim_day, r.claim_count,
+            )  # fmt: skip
+    teams = sorted(set(team_ids))
+    if teams:
+        rows = await fetch_binary(
+            conn, "SELECT team_id, rep_id, pointer FROM router.rr_pointers WHERE team_id = ANY(%b::text[])", [teams]
+        )
+        board.pointers = {(r.team_id, r.rep_id): r.pointer for r in rows}
+    leads_ = sorted(set(lead_ids))
+    if leads_:
+        rows = await fetch_binary(
+            conn,
+            "SELECT lead_id, rep_id, reason, until FROM router.exclusions WHERE lead_id = ANY(%b::uuid[])",
+            [leads_],
+        )
+        for r in rows:
+            board.exclude(r.lead_id, r.rep_id, Exclusion(r.reason, r.until))
+    keys = sorted(set(company_keys))
+    if keys:
+        rows = await fetch_binary(
+            conn, "SELECT company_key, rep_id FROM router.company_owners WHERE company_key = ANY(%b::text[])", [keys]
+        )
+        board.owners = {r.company_key: r.rep_id for r in rows}
+    return board
 
 
-async def last_attempt(conn: AsyncConnection, lead_id: uuid.UUID) -> int:
-    rows = await conn.execute(select(assignments.c.attempt).where(assignments.c.lead_id == lead_id))
-    return max((row[0] for row in rows), default=0)
-
-
-async def add_to_pool(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    await insert_rows(
-        conn, pool, rows, "ON CONFLICT (lead_id) DO UPDATE SET reason = EXCLUDED.reason, pooled_at = EXCLUDED.pooled_at"
+async def previous_owners(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Every rep who had each lead, oldest first."""
+    if not lead_ids:
+        return {}
+    rows = await fetch_binary(
+        conn,
+        "SELECT lead_id, rep_id, attempt FROM router.assignments WHERE lead_id = ANY(%b::uuid[]) ORDER BY created_at",
+        [sorted(set(lead_ids))],
     )
+    out: dict[uuid.UUID, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.lead_id, []).append(r.rep_id)
+    return out
+
+
+async def active_assignment(conn: AsyncConnection, assignment_id: uuid.UUID) -> Any | None:
+    rows = await fetch_binary(
+        conn,
+        "SELECT assignment_id, lead_id, rep_id, team_id, rule_id, status, attempt, strategy, reason"
+        " FROM router.assignments WHERE assignment_id = %b",
+        [assignment_id],
+    )
+    return rows[0] if rows else None
+
+
+async def pooled(conn: AsyncConnection, lead_id: uuid.UUID) -> Any | None:
+    rows = await fetch_binary(
+        conn, "SELECT lead_id, reason, pooled_at, previous_rep_id FROM router.pool WHERE lead_id = %b", [lead_id]
+    )
+    return rows[0] if rows else None
+
+
+# --- writes (deferred: sent with the outbox in one round trip) -----------------------------------------------
+
+
+def save_board(board: Board, now: datetime) -> list[tuple[str, list[Any]]]:
+    """The statements writing back what deciding changed on the board."""
+    statements: list[tuple[str, list[Any]]] = []
+    dirty = [load for load in board.loads.values() if load.dirty]
+    if dirty:
+        statements.append(
+            (
+                "UPDATE router.rep_state AS s SET day = u.day, day_count = u.day_count, week = u.week,"
+                " week_count = u.week_count, open_leads = u.open_leads, claim_day = u.claim_day,"
+                " claim_count = u.claim_count, updated_at = %b"
+                " FROM unnest(%b::text[], %b::date[], %b::int[], %b::date[], %b::int[], %b::int[], %b::date[],"
+                " %b::int[]) AS u(rep_id, day, day_count, week, week_count, open_leads, claim_day, claim_count)"
+                " WHERE s.rep_id = u.rep_id",
+                [
+                    now,
+                    [x.rep_id for x in dirty],
+                    [x.day for x in dirty],
+                    [x.day_count for x in dirty],
+                    [x.week for x in dirty],
+                    [x.week_count for x in dirty],
+                    [x.open_leads for x in dirty],
+                    [x.claim_day for x in dirty],
+                    [x.claim_count for x in dirty],
+                ],
+            )
+        )
+    if board.changed_pointers:
+        keys = sorted(board.changed_pointers)
+        statements.append(
+            (
+                "INSERT INTO router.rr_pointers (team_id, rep_id, pointer)"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::float8[])"
+                " ON CONFLICT (team_id, rep_id) DO UPDATE SET pointer = excluded.pointer",
+                [[t for t, _ in keys], [r for _, r in keys], [board.pointers[k] for k in keys]],
+            )
+        )
+    if board.changed_owners:
+        keys = sorted(board.changed_owners)
+        statements.append(
+            (
+                "INSERT INTO router.company_owners (company_key, rep_id, lead_id, updated_at)"
+                " SELECT k, r, l, %b FROM unnest(%b::text[], %b::text[], %b::uuid[]) AS u(k, r, l)"
+                " ON CONFLICT (company_key) DO UPDATE SET rep_id = excluded.rep_id, lead_id = excluded.lead_id,"
+                " updated_at = excluded.updated_at",
+                [now, keys, [board.changed_owners[k][0] for k in keys], [board.changed_owners[k][1] for k in keys]],
+            )
+        )
+    return statements
+
+
+def insert_assignments(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """New active assignments (the unique index refuses a second active one for a lead: the batch fails)."""
+    return (
+        "INSERT INTO router.assignments (assignment_id, lead_id, rep_id, team_id, rule_id, rule_set_version,"
+        " strategy, attempt, reason, status, decision, created_at)"
+        " SELECT a, l, r, t, ru, v, s, n, re, 'active', d, %b FROM unnest(%b::uuid[], %b::uuid[], %b::text[],"
+        " %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[])"
+        " AS u(a, l, r, t, ru, v, s, n, re, d)",
+        [
+            rows[0]["created_at"],
+            *(
+                [row[c] for row in rows]
+                for c in (
+                    "assignment_id", "lead_id", "rep_id", "team_id", "rule_id", "rule_set_version", "strategy",
+                    "attempt", "reason",
+                )
+            ),  # fmt: skip
+            [Jsonb(row["decision"]) for row in rows],
+        ],
+    )
+
+
+def close_assignments(rows: Sequence[tuple[uuid.UUID, str]], now: datetime) -> tuple[str, list[Any]]:
+    """Close active assignments with a reason (rejected, recycled, released, converted, ...)."""
+    return (
+        "UPDATE router.assignments AS a SET status = 'closed', close_reason = u.why, closed_at = %b"
+        " FROM unnest(%b::uuid[], %b::text[]) AS u(id, why) WHERE a.assignment_id = u.id AND a.status = 'active'",
+        [now, [r[0] for r in rows], [r[1] for r in rows]],
+    )
+
+
+def accept_assignments(ids: Sequence[uuid.UUID], now: datetime) -> tuple[str, list[Any]]:
+    return (
+        "UPDATE router.assignments SET accepted_at = %b WHERE assignment_id = ANY(%b::uuid[]) AND accepted_at IS NULL",
+        [now, list(ids)],
+    )
+
+
+def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    cols = (
+        "lead_id", "status", "team_id", "owner_rep_id", "grade", "facts", "updated_at", "stage", "company_key",
+        "rejections", "assignment_id", "routed_at",
+    )  # fmt: skip
+    types = ("uuid", "text", "text", "text", "text", "jsonb", "timestamptz", "text", "text", "int", "uuid", "timestamptz")
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+    return (
+        f"INSERT INTO router.leads ({', '.join(cols)}) SELECT * FROM unnest("
+        + ", ".join(f"%b::{t}[]" for t in types)
+        + f") ON CONFLICT (lead_id) DO UPDATE SET {sets}",
+        [[Jsonb(r[c]) if c == "facts" else r[c] for r in rows] for c in cols],
+    )
+
+
+def insert_decisions(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    return (
+        "INSERT INTO router.decisions (lead_id, outcome, assignment_id, rule_id, rule_set_version, reason, record,"
+        " decided_at) SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[],"
+        " %b::jsonb[], %b::timestamptz[])",
+        [
+            [r["lead_id"] for r in rows],
+            [r["outcome"] for r in rows],
+            [r["assignment_id"] for r in rows],
+            [r["rule_id"] for r in rows],
+            [r["rule_set_version"] for r in rows],
+            [r["reason"] for r in rows],
+            [Jsonb(r["record"]) for r in rows],
+            [r["decided_at"] for r in rows],
+        ],
+    )
+
+
+def pool_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    return (
+        "INSERT INTO router.pool (lead_id, reason, rule_id, pooled_at, rule_set_version, previous_rep_id)"
+        " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])"
+        " ON CONFLICT (lead_id) DO UPDATE SET reason = excluded.reason, rule_id = excluded.rule_id,"
+        " pooled_at = excluded.pooled_at, rule_set_version = excluded.rule_set_version,"
+        " previous_rep_id = excluded.previous_rep_id",
+        [
+            [r["lead_id"] for r in rows],
+            [r["reason"] for r in rows],
+            [r["rule_id"] for r in rows],
+            [r["pooled_at"] for r in rows],
+            [r["rule_set_version"] for r in rows],
+            [r["previous_rep_id"] for r in rows],
+        ],
+    )
+
+
+def unpool(lead_ids: Sequence[uuid.UUID]) -> tuple[str, list[Any]]:
+    return "DELETE FROM router.pool WHERE lead_id = ANY(%b::uuid[])", [list(lead_ids)]
+
+
+def exclude(rows: Sequence[tuple[uuid.UUID, str, str, datetime | None]], now: datetime) -> tuple[str, list[Any]]:
+    """(lead, rep, reason, until): the rep may not get (or re-claim) the lead until then (None: for good)."""
+    return (
+        "INSERT INTO router.exclusions (lead_id, rep_id, reason, until, created_at)"
+        " SELECT l, r, w, u, %b FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[]) AS x(l, r, w, u)"
+        " ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = excluded.reason, until = excluded.until",
+        [now, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]],
+    )
+
+
+def set_status(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """Availability from sales.rep_status.v1; an event older than the one applied is ignored."""
+    return (
+        "INSERT INTO router.rep_state (rep_id, status, status_until, status_reason, status_at)"
+        " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[])"
+        " ON CONFLICT (rep_id) DO UPDATE SET status = excluded.status, status_until = excluded.status_until,"
+        " status_reason = excluded.status_reason, status_at = excluded.status_at, updated_at = now()"
+        " WHERE router.rep_state.status_at IS NULL OR router.rep_state.status_at <= excluded.status_at",
+        [[r[c] for r in rows] for c in ("rep_id", "status", "until", "reason", "at")],
+    )
+
+
+async def remember_rule_set(conn: AsyncConnection, version: str, text: str, now: datetime) -> None:
+    await fetch_binary(
+        conn,
+        "INSERT INTO router.rule_sets (version, text, first_used_at) VALUES (%b, %b, %b)"
+        " ON CONFLICT DO NOTHING RETURNING version",
+        [version, text, now],
+    )
+
+
+async def pool_listing(  # noqa: PLR0913 -- the listing's filters
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    region: str | None = None,
+    grade: str | None = None,
+    product: str | None = None,
+    min_age_s: float | None = None,
+    max_age_s: float | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Pooled leads, oldest first, with what a rep needs to choose (no contact details: those come on claim)."""
+    where = ["TRUE"]
+    params: list[Any] = []
+    if region:
+        where.append("(l.facts->>'sales_region' = %b OR l.facts->>'province' = %b OR l.facts->>'city' = %b)")
+        params += [region, region, region]
+    if grade:
+        where.append("l.grade = ANY(%b::text[])")
+        params.append([g.strip().upper() for g in grade.split(",") if g.strip()])
+    if product:
+        where.append("l.facts->'product_interest' ? %b")
+        params.append(product)
+    if min_age_s is not None:
+        where.append("p.pooled_at <= %b")
+        params.append(now - timedelta(seconds=min_age_s))
+    if max_age_s is not None:
+        where.append("p.pooled_at >= %b")
+        params.append(now - timedelta(seconds=max_age_s))
+    params.append(limit)
+    rows = await fetch_binary(
+        conn,
+        "SELECT p.lead_id, p.reason, p.rule_id, p.pooled_at, p.previous_rep_id, p.rule_set_version, l.grade, l.facts"
+        " FROM router.pool p JOIN router.leads l USING (lead_id) WHERE "
+        + " AND ".join(where)
+        + " ORDER BY p.pooled_at, p.lead_id LIMIT %b",
+        params,
+    )
+    out = []
+    for r in rows:
+        facts = r.facts or {}
+        out.append(
+            {
+                "lead_id": str(r.lead_id),
+                "pooled_at": r.pooled_at.isoformat(),
+                "age_s": round((now - r.pooled_at).total_seconds(), 1),
+                "reason": r.reason,
+                "rule_id": r.rule_id,
+                "rule_set_version": r.rule_set_version,
+                "previous_rep_id": r.previous_rep_id,
+                "grade": r.grade,
+                **{k: facts.get(k) for k in POOL_FACTS},
+            }
+        )
+    return out
+
+
+POOL_FACTS = (
+    "temperature", "score", "sales_region", "province", "city", "country", "source", "industry", "size_band",
+    "product_interest", "language",
+)  # fmt: skip

@@ -109,6 +109,7 @@ class BatchProcessor:
         self.clock = clock
         self.retry = retry
         self.processed_log = ProcessedLog(service)
+        self._rank = {topic: i for i, topic in enumerate(handlers)}
         self.producer = producer_name(service)
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -185,7 +186,9 @@ class BatchProcessor:
             for message in inbound:
                 if message.event_id not in fresh_ids:
                     self.metrics.duplicates.labels(message.topic).inc()
-            for topic, run in groupby(fresh, key=lambda m: m.topic):
+            # Topics in the order the service lists its handlers (e.g. the router applies availability before it
+            # routes the same batch's leads); each topic's messages keep their order.
+            for topic, run in groupby(sorted(fresh, key=lambda m: self._rank[m.topic]), key=lambda m: m.topic):
                 await self.handlers[topic].handle(uow, list(run))
             rows = await uow.flush_outbox()
         if replies is not None:

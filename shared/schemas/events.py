@@ -27,6 +27,7 @@ from shared.schemas.parts import (
     Person,
     PhoneDetail,
     Quality,
+    RuleCheck,
     Utm,
     _Model,
 )
@@ -136,7 +137,9 @@ class LeadScored(LeadDeduplicated):
     reason_detail: str | None = Field(default=None, description="why it was re-scored, e.g. the re-engagement reason")
 
 
-Strategy = Literal["round_robin", "weighted", "least_loaded", "claim", "manager", "owner_stickiness"]
+Strategy = Literal[
+    "round_robin", "weighted", "least_loaded", "claim", "manager", "owner_stickiness", "named_rep"  # named_rep: v1+
+]
 
 
 class LeadAssigned(_Model):
@@ -154,6 +157,10 @@ class LeadAssigned(_Model):
     grade: Literal["A", "B", "C", "D"] | None = None
     reason: str = Field(default="new_lead", description="new_lead, recycled, rejected, claim, manager")
     decision: Decision
+    stage: str | None = Field(
+        default=None, description="intake, or qualified after a qualification team (additive in v1)"
+    )
+    previous_rep_id: str | None = Field(default=None, description="who had it before (additive in v1)")
 
 
 class LeadPooled(_Model):
@@ -275,6 +282,9 @@ class LeadRecycled(_Model):
     team_id: str | None = None
     reason: str
     exclude_rep_ids: list[str] = Field(default_factory=list)
+    then: Literal["reassign", "pool"] = Field(
+        default="reassign", description="the nurture policy: reassign (previous owner excluded) or pool (additive in v1)"
+    )
 
 
 class LeadReengaged(_Model):
@@ -387,6 +397,7 @@ __all__ = [
     "PoolCommandRejected",
     "Quality",
     "RepStatus",
+    "RuleCheck",
     "SalesActivity",
     "SlaWarned",
     "TouchRequested",

@@ -155,6 +155,20 @@ class CandidateRep(_Model):
     rep_id: str
     selected: bool = False
     reason: str
+    code: str | None = Field(
+        default=None,
+        description="why, for machines: selected, inactive, offline, vacation, excluded, skill_mismatch, off_hours,"
+        " day_cap, week_cap, open_cap, higher_pointer, more_open_leads (additive in v1)",
+    )
+    team_id: str | None = Field(default=None, description="the team it was considered in (additive in v1)")
+    pointer: float | None = Field(default=None, description="its round-robin pointer before this lead (additive in v1)")
+    open_leads: int | None = Field(default=None, description="its open leads before this lead (additive in v1)")
+
+
+class RuleCheck(_Model):
+    rule_id: str
+    matched: bool
+    why: str = Field(description="the first condition that failed, or what matched")
 
 
 class Decision(_Model):
@@ -163,3 +177,10 @@ class Decision(_Model):
     matched: dict[str, Any] = Field(default_factory=dict, description="the conditions that matched")
     candidates: list[CandidateRep] = Field(default_factory=list)
     explanation: str
+    stage: str | None = Field(default=None, description="the rule-set stage routed in (additive in v1)")
+    rules_checked: list[RuleCheck] = Field(
+        default_factory=list, description="every rule checked, in order, up to the match (additive in v1)"
+    )
+    path: list[str] = Field(
+        default_factory=list, description="each team tried, in fallback order, and why it gave no rep (additive in v1)"
+    )

@@ -1,0 +1,1 @@
+"""`leadflow pool list`, `leadflow explain` and `leadflow rules simulate`: the router's operator commands."""
