@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-from pydantic_core import ErrorDetails
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.config.yamlfile import ConfigError, WatchedFile, compose, digest, read_text, validate
 from shared.runtime.logging import get_logger
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover -- PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]  # same interface, slower
 
 _log = get_logger(__name__)
 _SECONDS_PER_DAY = 86_400.0
-Loc = tuple[str | int, ...]
 
-
-class RulesError(ValueError):
-    """A points file that cannot be used; the message names the file, the line and the field."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
+RulesError = ConfigError  # a points file that cannot be used; the message names the file, the line and the field
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,152 +303,24 @@ def _age_seconds(at: object, now: datetime) -> float | None:
     return max(0.0, (now - at).total_seconds())
 
 
-# --- loading: YAML nodes → values with the line of every key → validated spec -------------------------------------
+# --- loading and hot reload -------------------------------------------------------------------------------------
+
+_WHAT = "points model"  # as in "cannot read the points model"
 
 
 def parse_points_model(text: str, source: str = "<string>") -> PointsModel:
     """Validate a points file's text; RulesError names `source`, the line and the field path."""
-    raw, lines = _compose(text, source)
-    try:
-        spec = PointsSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = [(_line_of(tuple(e["loc"]), lines), _dotted(tuple(e["loc"])), _hint(e)) for e in exc.errors()]
-        message = "; ".join(f"{source}:{line}: {path}: {msg}" for line, path, msg in problems)
-        raise RulesError(message, problems[0][0]) from None
-    return PointsModel(spec, f"{spec.version}+{_digest(text)[:8]}")
+    raw, lines = compose(text, source)
+    spec = validate(PointsSpec, raw, lines, source)
+    return PointsModel(spec, f"{spec.version}+{digest(text)[:8]}")
 
 
 def load_points_model(path: Path) -> PointsModel:
-    return parse_points_model(_read(path), str(path))
+    return parse_points_model(read_text(path, _WHAT), str(path))
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{path}: cannot read the points model: {exc}") from exc
-
-
-def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise RulesError(f"{source}:1: the file is empty", 1)
-        lines: dict[Loc, int] = {(): node.start_mark.line + 1}
-        return _value(loader, node, (), lines, source), lines
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise RulesError(f"{source}:{line or '?'}: not valid YAML: {exc}", line) from None
-    finally:
-        loader.dispose()
-
-
-def _value(loader: Any, node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> Any:
-    """The node as Python values, recording the line of every mapping key and list item under its path."""
-    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
-        line = node.start_mark.line + 1
-        raise RulesError(f"{source}:{line}: {_dotted(loc)}: tag {node.tag} is not allowed here", line)
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise RulesError(f"{source}:{line}: {_dotted(loc)}: a key must be a plain value", line)
-            key = key_node.value  # as written: `true:` and `100:` stay the text that lead values fold to
-            if key in mapping:
-                raise RulesError(f"{source}:{line}: {_dotted((*loc, key))}: duplicate key", line)
-            lines[(*loc, key)] = line
-            mapping[key] = _value(loader, value_node, (*loc, key), lines, source)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            lines[(*loc, index)] = item.start_mark.line + 1
-            items.append(_value(loader, item, (*loc, index), lines, source))
-        return items
-    return loader.construct_object(node)
-
-
-_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-
-
-def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
-    """The line of the deepest key on the error's path (a missing field points at its parent)."""
-    while loc not in lines:
-        loc = loc[:-1]
-    return lines[loc]
-
-
-def _dotted(loc: Loc) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
-
-
-def _hint(error: ErrorDetails) -> str:
-    if error["type"] == "string_type" and error["input"] is not None:  # e.g. `version: 2026-11-22` reads as a date
-        return f"{error['msg']} (put it in quotes)"
-    return error["msg"]
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# --- hot reload --------------------------------------------------------------------------------------------------
-
-
-class RulesFile:
+class RulesFile(WatchedFile[PointsModel]):
     """The points file on disk and the model in force: `refresh` swaps in a changed, valid file."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stat = _stat(path)
-        text = _read(path)
-        self._model = parse_points_model(text, str(path))
-        self._running = self._seen = _digest(text)
-        self._last_error: str | None = None
-
-    @property
-    def current(self) -> PointsModel:
-        return self._model
-
-    def refresh(self) -> bool:
-        """Swap in the file if it changed and is valid; an invalid file is logged and the old model kept."""
-        stat = _stat(self.path)
-        if stat == self._stat:
-            return False
-        self._stat = stat
-        try:
-            text = _read(self.path)
-        except RulesError as exc:
-            self._reject(exc)
-            return False
-        digest, seen = _digest(text), self._seen
-        self._seen = digest
-        if digest == self._running:  # touched, or put back as it was: the model in force is this file
-            self._last_error = None
-            return False
-        if digest == seen:  # touched while broken: reported already
-            return False
-        try:
-            model = parse_points_model(text, str(self.path))
-        except RulesError as exc:
-            self._reject(exc)
-            return False
-        self._model, self._running, self._last_error = model, digest, None
-        _log.info("scoring_rules_reloaded", path=str(self.path), version=model.version)
-        return True
-
-    def _reject(self, exc: RulesError) -> None:
-        if str(exc) != self._last_error:  # a file that stays broken is reported once, not on every poll
-            self._last_error = str(exc)
-            _log.warning("scoring_rules_rejected", path=str(self.path), error=str(exc), version=self._model.version)
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+        super().__init__(path, parse_points_model, "scoring_rules", what=_WHAT, log=_log)

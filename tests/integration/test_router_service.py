@@ -115,10 +115,12 @@ def test_a_rep_going_offline_mid_stream_stops_receiving_within_one_batch(routers
         topics.SALES_REP_STATUS, {"rep_id": "r1", "status": "offline"}, producer="tests@0", lead_id=None
     )
 
+    asyncio.run(publish(routers.bootstrap, topics.LEADS_SCORED, before))
+    wait_for_count(routers.database_url, "SELECT count(*) FROM router.decisions", 300, timeout=120)
+
     async def send() -> None:
-        await publish(routers.bootstrap, topics.LEADS_SCORED, before)
         await publish(routers.bootstrap, topics.SALES_REP_STATUS, [offline])
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
         await publish(routers.bootstrap, topics.LEADS_SCORED, after)
 
     asyncio.run(send())

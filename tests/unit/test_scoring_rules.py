@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from services.scoring.rules import (
     load_points_model,
     parse_points_model,
 )
+from tests.watched_files import RecordingLog, write
 
 pytestmark = pytest.mark.unit
 
@@ -356,24 +356,6 @@ def test_loading_names_the_file(tmp_path: Path) -> None:
 
 
 # --- hot reload ---------------------------------------------------------------------------------------------------
-
-
-class RecordingLog:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, dict[str, Any]]] = []
-
-    def info(self, event: str, **kw: Any) -> None:
-        self.events.append(("info", event, kw))
-
-    def warning(self, event: str, **kw: Any) -> None:
-        self.events.append(("warning", event, kw))
-
-
-def write(path: Path, text: str, tick: int) -> None:
-    """Write with an mtime of its own, as a later edit would have (file systems may share a coarse tick)."""
-    path.write_text(text, encoding="utf-8")
-    stamp = 1_800_000_000_000_000_000 + tick * 1_000_000_000
-    os.utime(path, ns=(stamp, stamp))
 
 
 def test_rules_file_swaps_in_a_changed_valid_file_and_keeps_the_model_on_a_broken_one(
