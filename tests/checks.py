@@ -24,9 +24,10 @@ def check_accounting(pipeline: Pipeline, submissions: list[Submission], collecte
     assert sum(outs == ["merged"] for outs in found.values()) == sum(k == "duplicate" for k in kinds.values())
     assert all(count == 1 for count in assignments_per_lead(collected).values())
     twice = sql_rows(
-        pipeline.database_url, "SELECT lead_id FROM router.assignments GROUP BY lead_id"
+        pipeline.database_url,
+        "SELECT lead_id FROM router.assignments GROUP BY lead_id"
         " HAVING count(*) FILTER (WHERE close_reason IS NULL OR close_reason NOT IN"
-        " ('rejected', 'recycled', 'released', 'qualified')) > 1"
+        " ('rejected', 'recycled', 'released', 'qualified')) > 1",
     )
     assert not twice, f"leads assigned twice in the router's ledger: {twice[:5]}"
 

@@ -27,7 +27,7 @@ def create_api(ctx: ServiceContext, settings: RouterSettings) -> FastAPI:
     api = FastAPI(title="leadflow router", version="1", summary="The shared lead pool (公海)", redoc_url=None)
 
     @api.get("/v1/pool")
-    async def list_pool(  # noqa: PLR0913 -- the listing's filters
+    async def list_pool(  # noqa: PLR0913, PLR0917 -- the listing's filters (query parameters)
         region: Annotated[str | None, Query(description="sales region, province or city")] = None,
         grade: Annotated[str | None, Query(description="one grade or several: A,B")] = None,
         product: Annotated[str | None, Query(description="a product the lead is interested in")] = None,

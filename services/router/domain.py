@@ -256,7 +256,7 @@ def _route_team_only(rules: RuleSet, board: Board, request: Request, now: dateti
     return _route_chain(rules, board, request, None, request.only_team, record, now)
 
 
-def _route_chain(  # noqa: PLR0913 -- one lead's routing inputs
+def _route_chain(  # noqa: PLR0913, PLR0917 -- one lead's routing inputs
     rules: RuleSet, board: Board, request: Request, rule: Rule | None, first: str, record: Decision, now: datetime
 ) -> Routing:
     """The rule's team, then its overflow teams in order, then the pool: a lead is never left unrouted."""
@@ -269,7 +269,7 @@ def _route_chain(  # noqa: PLR0913 -- one lead's routing inputs
         record.candidates.extend(_candidates(team.id, verdicts))
         if chosen is not None:
             _assign(board, rules, request, team, chosen, now)
-            hops = " → ".join(record.path + [team.id]) if record.path else team.id
+            hops = " → ".join([*tried_in_order(record.path), team.id])
             via = f"rule {rule.id}" if rule else f"reassignment within {first}"
             record.rule_id = rule.id if rule else record.rule_id
             record.explanation = f"{via} → team {hops}; {chosen} by {strategy.replace('_', ' ')}"
@@ -287,7 +287,7 @@ def tried_in_order(path: Iterable[str]) -> list[str]:
     return [step.split(":", 1)[0] for step in path]
 
 
-def _route_named(  # noqa: PLR0913 -- one lead's routing inputs
+def _route_named(  # noqa: PLR0913, PLR0917 -- one lead's routing inputs
     rules: RuleSet, board: Board, request: Request, rule: Rule, record: Decision, now: datetime
 ) -> Routing:
     rep_id = rule.target_id or ""
@@ -295,7 +295,9 @@ def _route_named(  # noqa: PLR0913 -- one lead's routing inputs
     if verdict is None:
         team = _team_of(rules, rep_id)
         _assign(board, rules, request, team, rep_id, now)
-        record.candidates.append(CandidateRep(rep_id=rep_id, selected=True, reason="named by the rule", code="selected"))
+        record.candidates.append(
+            CandidateRep(rep_id=rep_id, selected=True, reason="named by the rule", code="selected")
+        )
         record.explanation = f"rule {rule.id} → {rep_id} by name"
         return Routing("assigned", rule, record, team_id=team.id if team else "", rep_id=rep_id, strategy="named_rep")
     record.candidates.append(
@@ -310,7 +312,7 @@ def _team_of(rules: RuleSet, rep_id: str) -> Team | None:
     return next((t for t in rules.teams.values() if any(m.rep == rep_id for m in t.members)), None)
 
 
-def _pick(  # noqa: PLR0913 -- one lead's routing inputs
+def _pick(  # noqa: PLR0913, PLR0917 -- one lead's routing inputs
     rules: RuleSet, board: Board, request: Request, rule: Rule | None, team: Team, now: datetime
 ) -> tuple[list[_Verdict], str | None, str]:
     """Every member's verdict and the chosen rep (owner first when the team is sticky), by the team's strategy."""
@@ -349,12 +351,18 @@ def _pick(  # noqa: PLR0913 -- one lead's routing inputs
             verdicts.append(_Verdict(rep, "not_owner", f"{chosen} owns this company's leads", pointer, open_leads))
         elif strategy == "least_loaded" and open_leads > chosen_open:
             verdicts.append(
-                _Verdict(rep, "more_open_leads", f"more open leads ({open_leads} vs {chosen_open})", pointer, open_leads)
+                _Verdict(
+                    rep, "more_open_leads", f"more open leads ({open_leads} vs {chosen_open})", pointer, open_leads
+                )
             )
         else:
             verdicts.append(
                 _Verdict(
-                    rep, "higher_pointer", f"higher pointer ({pointer:.3f} vs {chosen_pointer:.3f})", pointer, open_leads
+                    rep,
+                    "higher_pointer",
+                    f"higher pointer ({pointer:.3f} vs {chosen_pointer:.3f})",
+                    pointer,
+                    open_leads,
                 )
             )
     weight = next(w for rep, w in eligible if rep == chosen)
@@ -371,15 +379,15 @@ def _catch_up(board: Board, team_id: str, eligible: Sequence[tuple[str, float]])
     """
     known = [board.pointers.get((team_id, rep)) for rep, _ in eligible]
     out = []
-    for i, ((rep, weight), pointer) in enumerate(zip(eligible, known, strict=True)):
+    for i, ((rep, weight), stored) in enumerate(zip(eligible, known, strict=True)):
         others = [p for j, p in enumerate(known) if j != i and p is not None]
         lowest = min(others) if others else None
-        if pointer is None:
+        if stored is None:
             pointer = lowest if lowest is not None else 0.0
-        elif lowest is not None and pointer < lowest - 1.0 / weight - EPSILON:
+        elif lowest is not None and stored < lowest - 1.0 / weight - EPSILON:
             pointer = lowest - 1.0 / weight
         else:
-            out.append(pointer)
+            out.append(stored)
             continue
         board.pointers[(team_id, rep)] = pointer
         board.changed_pointers.add((team_id, rep))
@@ -387,7 +395,7 @@ def _catch_up(board: Board, team_id: str, eligible: Sequence[tuple[str, float]])
     return out
 
 
-def _eligibility(  # noqa: PLR0913, PLR0911 -- one check per reason a rep is passed over
+def _eligibility(  # noqa: PLR0913, PLR0917, PLR0911 -- one check per reason a rep is passed over
     rules: RuleSet, board: Board, request: Request, rule: Rule | None, rep_id: str, team: Team | None, now: datetime
 ) -> _Verdict | None:
     """None if the rep may take this lead now, else the reason they are passed over."""
@@ -403,14 +411,18 @@ def _eligibility(  # noqa: PLR0913, PLR0911 -- one check per reason a rep is pas
         until = f" until {excluded.until.isoformat(timespec='minutes')}" if excluded.until else ""
         return _Verdict(rep_id, "excluded", f"had this lead before ({excluded.reason}{until})", None, load.open_leads)
     if rule is not None and (missing := rule.requires_skills - rep.skills):
-        return _Verdict(rep_id, "skill_mismatch", f"skill mismatch: lacks {', '.join(sorted(missing))}", None, load.open_leads)
+        return _Verdict(
+            rep_id, "skill_mismatch", f"skill mismatch: lacks {', '.join(sorted(missing))}", None, load.open_leads
+        )
     if rule is not None and (missing := rule.requires_languages - rep.languages):
         return _Verdict(
             rep_id, "skill_mismatch", f"language mismatch: lacks {', '.join(sorted(missing))}", None, load.open_leads
         )
     if not rep.calendar.is_working(now):
         back = rep.calendar.next_working(now)
-        return _Verdict(rep_id, "off_hours", f"off hours (back {back.isoformat(timespec='minutes')})", None, load.open_leads)
+        return _Verdict(
+            rep_id, "off_hours", f"off hours (back {back.isoformat(timespec='minutes')})", None, load.open_leads
+        )
     today, monday = rep.calendar.local_day(now), rep.calendar.week_start(now)
     day, week = load.counts(today, monday)
     caps = rep.caps
@@ -446,7 +458,9 @@ def _why_nobody(verdicts: Sequence[_Verdict]) -> str:
     return "no eligible rep (" + ", ".join(f"{n} {code.replace('_', ' ')}" for code, n in counts.items()) + ")"
 
 
-def _assign(board: Board, rules: RuleSet, request: Request, team: Team | None, rep_id: str, now: datetime) -> None:
+def _assign(  # noqa: PLR0913, PLR0917 -- the assignment's inputs
+    board: Board, rules: RuleSet, request: Request, team: Team | None, rep_id: str, now: datetime
+) -> None:
     rep = rules.reps[rep_id]
     board.load(rep_id).count_assignment(rep.calendar.local_day(now), rep.calendar.week_start(now))
     if team is not None and team.owner_stickiness and (key := company_key(request.facts)):

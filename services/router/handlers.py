@@ -1,6 +1,7 @@
-"""router's subscribers: scored and recycled leads are routed; rejections reassign; qualified leads move on a
-stage; closing activities free the rep's capacity; availability changes; the shared pool's claim / release /
-assign commands.
+"""router's subscribers: leads, activities, availability and the shared pool's commands.
+
+Scored and recycled leads are routed; rejections reassign; qualified leads move on a stage; closing
+activities free the rep's capacity; availability changes; the pool takes claim / release / assign.
 
 Every batch locks the leads it touches and then the reps it may give them to (both in id order, so instances
 never deadlock), decides against that state with services.router.domain, and writes everything back in the same
@@ -127,7 +128,7 @@ class _Batch:
                 team_id=routing.team_id or "",
                 rule_id=rule_id or "",
                 rule_set_version=self.rules.version,
-                strategy=routing.strategy,  # type: ignore[arg-type]  # a Strategy literal from the domain
+                strategy=routing.strategy,
                 attempt=lead.attempts,
                 grade=lead.facts.get("grade"),
                 reason=reason,
@@ -384,9 +385,7 @@ class Router:
                 uow.outcome(message, "noted")  # contacted, follow_up, qualified in sales: nurture's SLA clocks
         batch.write()
 
-    def _reject(
-        self, batch: _Batch, message: Inbound, lead: LeadState, activity: SalesActivity, now: datetime
-    ) -> None:
+    def _reject(self, batch: _Batch, message: Inbound, lead: LeadState, activity: SalesActivity, now: datetime) -> None:
         rules = self.rules
         team_id = lead.team_id
         previous = batch.close(lead, "rejected")
@@ -409,7 +408,7 @@ class Router:
             request = Request(lead.lead_id, lead.facts, stage, "rejected", only_team=team.id, previous_rep_id=previous)
         batch.apply(message, lead, route(rules, batch.board, request, now), "rejected", previous)
 
-    def _to_manager(  # noqa: PLR0913 -- the manager queue's inputs
+    def _to_manager(  # noqa: PLR0913, PLR0917 -- the manager queue's inputs
         self, batch: _Batch, message: Inbound, lead: LeadState, manager: str, previous: str | None, why: str
     ) -> None:
         rules = self.rules
@@ -429,7 +428,7 @@ class Router:
     # --- the shared pool (公海) -----------------------------------------------------------------------------
 
     async def on_pool_command(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
-        """claim / release / assign; a refused command is answered on pool.command_rejected.v1 with a reason."""
+        """Claim / release / assign; a refused command is answered on pool.command_rejected.v1 with a reason."""
         rules = self.rules
         batch = await self._locked_batch(uow, rules, [m.payload.lead_id for m in messages])
         pooled = {lead_id for lead_id, lead in batch.leads.items() if lead.status == "pooled"}
@@ -446,7 +445,7 @@ class Router:
                 uow.outcome(message, f"refused_{code}")
         batch.write()
 
-    def _pool_command(
+    def _pool_command(  # noqa: C901, PLR0911, PLR0912 -- one check per refusal code, in the order they apply
         self, batch: _Batch, message: Inbound, command: PoolCommand, pool_rows: dict[uuid.UUID, Any]
     ) -> tuple[str, str] | None:
         rules, policy, now = self.rules, self.pool_policy, batch.uow.now()

@@ -222,6 +222,11 @@ class RuleSet(BaseModel):
     def stages(self) -> frozenset[str]:
         return frozenset(self.by_stage)
 
+    @property
+    def max_rejections(self) -> int:
+        """For a lead whose team is gone from the file: the defaults' limit."""
+        return self.defaults.max_rejections
+
     def rep(self, rep_id: str) -> Rep:
         return self.reps[rep_id]
 

@@ -1,5 +1,7 @@
-"""router's tables (schema `router`): routed leads, the assignment ledger, rep state and pointers, exclusions,
-company owners, the pool, decision records and rule-set versions.
+"""router's tables (schema `router`).
+
+Routed leads, the assignment ledger, rep state and pointers, exclusions, company owners, the pool, decision
+records and rule-set versions.
 
 The shared counters (a rep's day/week/open counts, claims, round-robin pointers) change only while the rep's
 `rep_state` row is locked in the transaction that assigns, so two router instances never overfill a rep or share
@@ -255,12 +257,14 @@ def save_board(board: Board, now: datetime) -> list[tuple[str, list[Any]]]:
     if dirty:
         statements.append(
             (
-                "UPDATE router.rep_state AS s SET day = u.day, day_count = u.day_count, week = u.week,"
-                " week_count = u.week_count, open_leads = u.open_leads, claim_day = u.claim_day,"
-                " claim_count = u.claim_count, updated_at = %b"
-                " FROM unnest(%b::text[], %b::date[], %b::int[], %b::date[], %b::int[], %b::int[], %b::date[],"
-                " %b::int[]) AS u(rep_id, day, day_count, week, week_count, open_leads, claim_day, claim_count)"
-                " WHERE s.rep_id = u.rep_id",
+                (
+                    "UPDATE router.rep_state AS s SET day = u.day, day_count = u.day_count, week = u.week,"
+                    " week_count = u.week_count, open_leads = u.open_leads, claim_day = u.claim_day,"
+                    " claim_count = u.claim_count, updated_at = %b"
+                    " FROM unnest(%b::text[], %b::date[], %b::int[], %b::date[], %b::int[], %b::int[], %b::date[],"
+                    " %b::int[]) AS u(rep_id, day, day_count, week, week_count, open_leads, claim_day, claim_count)"
+                    " WHERE s.rep_id = u.rep_id"
+                ),
                 [
                     now,
                     [x.rep_id for x in dirty],
@@ -278,21 +282,30 @@ def save_board(board: Board, now: datetime) -> list[tuple[str, list[Any]]]:
         keys = sorted(board.changed_pointers)
         statements.append(
             (
-                "INSERT INTO router.rr_pointers (team_id, rep_id, pointer)"
-                " SELECT * FROM unnest(%b::text[], %b::text[], %b::float8[])"
-                " ON CONFLICT (team_id, rep_id) DO UPDATE SET pointer = excluded.pointer",
+                (
+                    "INSERT INTO router.rr_pointers (team_id, rep_id, pointer)"
+                    " SELECT * FROM unnest(%b::text[], %b::text[], %b::float8[])"
+                    " ON CONFLICT (team_id, rep_id) DO UPDATE SET pointer = excluded.pointer"
+                ),
                 [[t for t, _ in keys], [r for _, r in keys], [board.pointers[k] for k in keys]],
             )
         )
     if board.changed_owners:
-        keys = sorted(board.changed_owners)
+        companies = sorted(board.changed_owners)
         statements.append(
             (
-                "INSERT INTO router.company_owners (company_key, rep_id, lead_id, updated_at)"
-                " SELECT k, r, l, %b FROM unnest(%b::text[], %b::text[], %b::uuid[]) AS u(k, r, l)"
-                " ON CONFLICT (company_key) DO UPDATE SET rep_id = excluded.rep_id, lead_id = excluded.lead_id,"
-                " updated_at = excluded.updated_at",
-                [now, keys, [board.changed_owners[k][0] for k in keys], [board.changed_owners[k][1] for k in keys]],
+                (
+                    "INSERT INTO router.company_owners (company_key, rep_id, lead_id, updated_at)"
+                    " SELECT k, r, l, %b FROM unnest(%b::text[], %b::text[], %b::uuid[]) AS u(k, r, l)"
+                    " ON CONFLICT (company_key) DO UPDATE SET rep_id = excluded.rep_id, lead_id = excluded.lead_id,"
+                    " updated_at = excluded.updated_at"
+                ),
+                [
+                    now,
+                    companies,
+                    [board.changed_owners[k][0] for k in companies],
+                    [board.changed_owners[k][1] for k in companies],
+                ],
             )
         )
     return statements
@@ -301,20 +314,29 @@ def save_board(board: Board, now: datetime) -> list[tuple[str, list[Any]]]:
 def insert_assignments(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     """New active assignments (the unique index refuses a second active one for a lead: the batch fails)."""
     return (
-        "INSERT INTO router.assignments (assignment_id, lead_id, rep_id, team_id, rule_id, rule_set_version,"
-        " strategy, attempt, reason, status, decision, created_at)"
-        " SELECT a, l, r, t, ru, v, s, n, re, 'active', d, %b FROM unnest(%b::uuid[], %b::uuid[], %b::text[],"
-        " %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[])"
-        " AS u(a, l, r, t, ru, v, s, n, re, d)",
+        (
+            "INSERT INTO router.assignments (assignment_id, lead_id, rep_id, team_id, rule_id, rule_set_version,"
+            " strategy, attempt, reason, status, decision, created_at)"
+            " SELECT a, l, r, t, ru, v, s, n, re, 'active', d, %b FROM unnest(%b::uuid[], %b::uuid[], %b::text[],"
+            " %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[])"
+            " AS u(a, l, r, t, ru, v, s, n, re, d)"
+        ),
         [
             rows[0]["created_at"],
             *(
                 [row[c] for row in rows]
                 for c in (
-                    "assignment_id", "lead_id", "rep_id", "team_id", "rule_id", "rule_set_version", "strategy",
-                    "attempt", "reason",
+                    "assignment_id",
+                    "lead_id",
+                    "rep_id",
+                    "team_id",
+                    "rule_id",
+                    "rule_set_version",
+                    "strategy",
+                    "attempt",
+                    "reason",
                 )
-            ),  # fmt: skip
+            ),
             [Jsonb(row["decision"]) for row in rows],
         ],
     )
@@ -323,8 +345,10 @@ def insert_assignments(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
 def close_assignments(rows: Sequence[tuple[uuid.UUID, str]], now: datetime) -> tuple[str, list[Any]]:
     """Close active assignments with a reason (rejected, recycled, released, converted, ...)."""
     return (
-        "UPDATE router.assignments AS a SET status = 'closed', close_reason = u.why, closed_at = %b"
-        " FROM unnest(%b::uuid[], %b::text[]) AS u(id, why) WHERE a.assignment_id = u.id AND a.status = 'active'",
+        (
+            "UPDATE router.assignments AS a SET status = 'closed', close_reason = u.why, closed_at = %b"
+            " FROM unnest(%b::uuid[], %b::text[]) AS u(id, why) WHERE a.assignment_id = u.id AND a.status = 'active'"
+        ),
         [now, [r[0] for r in rows], [r[1] for r in rows]],
     )
 
@@ -341,7 +365,20 @@ def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
         "lead_id", "status", "team_id", "owner_rep_id", "grade", "facts", "updated_at", "stage", "company_key",
         "rejections", "assignment_id", "routed_at",
     )  # fmt: skip
-    types = ("uuid", "text", "text", "text", "text", "jsonb", "timestamptz", "text", "text", "int", "uuid", "timestamptz")
+    types = (
+        "uuid",
+        "text",
+        "text",
+        "text",
+        "text",
+        "jsonb",
+        "timestamptz",
+        "text",
+        "text",
+        "int",
+        "uuid",
+        "timestamptz",
+    )
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
     return (
         f"INSERT INTO router.leads ({', '.join(cols)}) SELECT * FROM unnest("
@@ -353,9 +390,11 @@ def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
 
 def insert_decisions(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     return (
-        "INSERT INTO router.decisions (lead_id, outcome, assignment_id, rule_id, rule_set_version, reason, record,"
-        " decided_at) SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[],"
-        " %b::jsonb[], %b::timestamptz[])",
+        (
+            "INSERT INTO router.decisions (lead_id, outcome, assignment_id, rule_id, rule_set_version, reason, record,"
+            " decided_at) SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[],"
+            " %b::jsonb[], %b::timestamptz[])"
+        ),
         [
             [r["lead_id"] for r in rows],
             [r["outcome"] for r in rows],
@@ -371,11 +410,13 @@ def insert_decisions(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
 
 def pool_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     return (
-        "INSERT INTO router.pool (lead_id, reason, rule_id, pooled_at, rule_set_version, previous_rep_id)"
-        " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])"
-        " ON CONFLICT (lead_id) DO UPDATE SET reason = excluded.reason, rule_id = excluded.rule_id,"
-        " pooled_at = excluded.pooled_at, rule_set_version = excluded.rule_set_version,"
-        " previous_rep_id = excluded.previous_rep_id",
+        (
+            "INSERT INTO router.pool (lead_id, reason, rule_id, pooled_at, rule_set_version, previous_rep_id)"
+            " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])"
+            " ON CONFLICT (lead_id) DO UPDATE SET reason = excluded.reason, rule_id = excluded.rule_id,"
+            " pooled_at = excluded.pooled_at, rule_set_version = excluded.rule_set_version,"
+            " previous_rep_id = excluded.previous_rep_id"
+        ),
         [
             [r["lead_id"] for r in rows],
             [r["reason"] for r in rows],
@@ -394,9 +435,11 @@ def unpool(lead_ids: Sequence[uuid.UUID]) -> tuple[str, list[Any]]:
 def exclude(rows: Sequence[tuple[uuid.UUID, str, str, datetime | None]], now: datetime) -> tuple[str, list[Any]]:
     """(lead, rep, reason, until): the rep may not get (or re-claim) the lead until then (None: for good)."""
     return (
-        "INSERT INTO router.exclusions (lead_id, rep_id, reason, until, created_at)"
-        " SELECT l, r, w, u, %b FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[]) AS x(l, r, w, u)"
-        " ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = excluded.reason, until = excluded.until",
+        (
+            "INSERT INTO router.exclusions (lead_id, rep_id, reason, until, created_at)"
+            " SELECT l, r, w, u, %b FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[]) AS x(l, r, w, u)"
+            " ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = excluded.reason, until = excluded.until"
+        ),
         [now, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]],
     )
 
@@ -404,11 +447,13 @@ def exclude(rows: Sequence[tuple[uuid.UUID, str, str, datetime | None]], now: da
 def set_status(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     """Availability from sales.rep_status.v1; an event older than the one applied is ignored."""
     return (
-        "INSERT INTO router.rep_state (rep_id, status, status_until, status_reason, status_at)"
-        " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[])"
-        " ON CONFLICT (rep_id) DO UPDATE SET status = excluded.status, status_until = excluded.status_until,"
-        " status_reason = excluded.status_reason, status_at = excluded.status_at, updated_at = now()"
-        " WHERE router.rep_state.status_at IS NULL OR router.rep_state.status_at <= excluded.status_at",
+        (
+            "INSERT INTO router.rep_state (rep_id, status, status_until, status_reason, status_at)"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[])"
+            " ON CONFLICT (rep_id) DO UPDATE SET status = excluded.status, status_until = excluded.status_until,"
+            " status_reason = excluded.status_reason, status_at = excluded.status_at, updated_at = now()"
+            " WHERE router.rep_state.status_at IS NULL OR router.rep_state.status_at <= excluded.status_at"
+        ),
         [[r[c] for r in rows] for c in ("rep_id", "status", "until", "reason", "at")],
     )
 

@@ -283,7 +283,8 @@ class LeadRecycled(_Model):
     reason: str
     exclude_rep_ids: list[str] = Field(default_factory=list)
     then: Literal["reassign", "pool"] = Field(
-        default="reassign", description="the nurture policy: reassign (previous owner excluded) or pool (additive in v1)"
+        default="reassign",
+        description="the nurture policy: reassign (previous owner excluded) or pool (additive in v1)",
     )
 
 

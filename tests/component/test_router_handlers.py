@@ -304,7 +304,9 @@ def test_rejections_reassign_within_the_team_then_go_to_the_manager(harness: Har
     [to_manager] = assigned(events)
     assert (to_manager["rep_id"], to_manager["strategy"]) == ("boss", "manager")
     [(active,)] = sql_rows(
-        harness.url, "SELECT count(*) FROM router.assignments WHERE lead_id = :lead AND status = 'active'", {"lead": lead_id}
+        harness.url,
+        "SELECT count(*) FROM router.assignments WHERE lead_id = :lead AND status = 'active'",
+        {"lead": lead_id},
     )
     assert active == 1
     [(open_leads,)] = sql_rows(harness.url, "SELECT sum(open_leads) FROM router.rep_state")
@@ -368,7 +370,9 @@ def test_owner_stickiness_sends_a_company_back_to_its_owner(harness: Harness) ->
 def test_pool_claim_limits_cooldown_and_manager_assignment(router_db: str, tmp_path: Path) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(RULES, encoding="utf-8")
-    harness = Harness(router_db, path, Clock(MONDAY_10_SHANGHAI), PoolPolicy(claims_per_day=1, reclaim_cooldown=timedelta(days=2)))
+    harness = Harness(
+        router_db, path, Clock(MONDAY_10_SHANGHAI), PoolPolicy(claims_per_day=1, reclaim_cooldown=timedelta(days=2))
+    )
     pooled = of(harness.run(lead_batch(3, region="nowhere")), topics.LEADS_POOLED)
     ids = [p["lead_id"] for p in pooled]
     [claimed] = assigned(harness.run([command("claim", ids[0], "r2")]))
@@ -394,7 +398,13 @@ def test_every_decision_is_recorded_with_the_rules_checked_and_each_rep_passed_o
     [event] = assigned(harness.run(lead_batch(1, grade="B")))
     record = event["decision"]
     assert record["rule_id"] == "east"
-    assert [c["rule_id"] for c in record["rules_checked"]] == ["d-nurture", "qualify-lists", "capped-region", "us-region", "east"]
+    assert [c["rule_id"] for c in record["rules_checked"]] == [
+        "d-nurture",
+        "qualify-lists",
+        "capped-region",
+        "us-region",
+        "east",
+    ]
     assert [c["matched"] for c in record["rules_checked"]] == [False, False, False, False, True]
     reasons = {c["rep_id"]: c for c in record["candidates"]}
     assert set(reasons) == {"r1", "r2", "r3", "r4"}

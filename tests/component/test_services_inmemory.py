@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -53,6 +54,7 @@ from shared.schemas.events import (
     Person,
     Quality,
 )
+from tests.harness import ROUTING_RULES, round_the_clock
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable
@@ -505,9 +507,10 @@ async def test_scoring_scores_a_lead_that_carries_an_extra_score_field(
 
 
 @pytest.fixture
-def router_app(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> AsgiFastStream:
+def router_app(monkeypatch: pytest.MonkeyPatch, pg_url: str, tmp_path: Path) -> AsgiFastStream:
     _settings_env(monkeypatch, pg_url)
-    return create_router(RouterSettings())
+    rules = round_the_clock(ROUTING_RULES, tmp_path / "routing.yaml")  # the shipped rules, at any hour
+    return create_router(RouterSettings(rules_file=rules))
 
 
 ROUTER_OUT = (topics.LEADS_ASSIGNED, topics.LEADS_POOLED, topics.dlq_topic(topics.LEADS_SCORED))
@@ -556,7 +559,7 @@ async def test_router_pools_a_lead_no_rule_matches(router_app: AsgiFastStream, m
 
     [envelope] = out.envelopes(topics.LEADS_POOLED)
     pooled = LeadPooled.model_validate(envelope.payload)
-    assert (pooled.rule_id, pooled.reason) == (None, "no rule matched")
+    assert (pooled.rule_id, pooled.reason) == ("fallback", "rule fallback")
 
 
 async def test_router_gives_consecutive_leads_to_different_reps(

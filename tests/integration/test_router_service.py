@@ -95,7 +95,9 @@ def test_two_router_processes_keep_weights_within_1_percent_caps_and_one_assignm
     for rep, weight in {"r1": 3, "r2": 2, "r3": 1, "r4": 1}.items():
         assert abs(shares[rep] / total - weight / 7) < 0.01, shares
     capped = dict(
-        sql_rows(routers.database_url, "SELECT rep_id, count(*) FROM router.assignments WHERE team_id = 'capped' GROUP BY 1")
+        sql_rows(
+            routers.database_url, "SELECT rep_id, count(*) FROM router.assignments WHERE team_id = 'capped' GROUP BY 1"
+        )
     )
     assert capped == {"c1": 50, "c2": 50}  # exactly the caps, never above
     [(pooled,)] = sql_rows(routers.database_url, "SELECT count(*) FROM router.pool")
