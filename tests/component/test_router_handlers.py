@@ -412,3 +412,71 @@ def test_every_decision_is_recorded_with_the_rules_checked_and_each_rep_passed_o
     assert all(c["code"] == "higher_pointer" for r, c in reasons.items() if r != event["rep_id"])
     [(stored,)] = sql_rows(harness.url, "SELECT record FROM router.decisions")
     assert stored["candidates"] == record["candidates"]
+
+
+def test_the_pool_api_lists_pooled_leads_with_filters(harness: Harness) -> None:
+    import httpx  # noqa: PLC0415
+
+    from services.router import api  # noqa: PLC0415
+    from services.router.settings import RouterSettings  # noqa: PLC0415
+
+    harness.run(lead_batch(2, region="nowhere", grade="A"))
+    harness.clock.at += timedelta(hours=3)
+    harness.run(lead_batch(1, region="nowhere", grade="B"))
+    harness.run(lead_batch(1, region="cn-east"))  # assigned: not in the pool
+
+    class Context:
+        clock = harness.clock
+        engine = create_engine(harness.url)
+
+    async def get(params: dict[str, str]) -> dict[str, Any]:
+        app = api.create_api(Context(), RouterSettings())  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+            response = await client.get("/v1/pool", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def queries() -> list[dict[str, Any]]:
+        try:
+            return [
+                await get({}),
+                await get({"grade": "A"}),
+                await get({"min_age": "2h"}),
+                await get({"max_age": "1h", "grade": "A,B"}),
+                await get({"region": "cn-east"}),
+            ]
+        finally:
+            await Context.engine.dispose()
+
+    everything, grade_a, old, recent, east = asyncio.run(queries())
+    assert everything["count"] == 3
+    assert [row["grade"] for row in everything["leads"]] == ["A", "A", "B"]  # oldest first
+    assert grade_a["count"] == 2
+    assert old["count"] == 2
+    assert [row["grade"] for row in recent["leads"]] == ["B"]
+    assert east["count"] == 0
+    row = everything["leads"][0]
+    assert row["reason"] == "rule fallback"
+    assert "phone" not in str(row) and "13800138000" not in str(row)  # no contact details before a claim
+
+
+def test_a_rule_requiring_a_skill_passes_over_reps_without_it(router_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        RULES.replace(
+            "  - id: east\n    when: {sales_region: [cn-east]}\n",
+            "  - id: east-erp\n    when: {sales_region: [cn-east], product_interest: [erp]}\n"
+            "    requires: {skills: [erp]}\n    team: weighted\n"
+            "  - id: east\n    when: {sales_region: [cn-east]}\n",
+        ),
+        encoding="utf-8",
+    )
+    harness = Harness(router_db, path, Clock(MONDAY_10_SHANGHAI))
+    batch = lead_batch(5)
+    for _, payload, _ in batch:
+        payload["product_interest"] = ["erp"]
+    events = assigned(harness.run(batch))
+    assert {a["rep_id"] for a in events} == {"r1"}  # the only rep with the erp skill
+    passed = {c["rep_id"]: c for c in events[0]["decision"]["candidates"]}
+    assert passed["r2"]["code"] == "skill_mismatch"
+    assert passed["r2"]["reason"] == "skill mismatch: lacks erp"
