@@ -38,6 +38,7 @@ import psycopg
 import yaml
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.pipeline import percentiles, run_passthrough
 from bench.scoring import _commit, _error_events, _median_run, _scalar, drop_database
@@ -63,6 +64,7 @@ MIGRATIONS = REPO_ROOT / "services" / "router" / "migrations"
 RULES_FILE = REPO_ROOT / "deploy" / "config" / "routing.yaml"
 TARGETS = {"decisions_per_s": 3000.0, "p99_ms": 20.0}  # the issue's targets: reported, not asserted
 NO_CAP = 10_000_000
+Timing = tuple[float, float, float]  # handler, handler + its writes, whole transaction: seconds
 WARMUP = 200  # transactions before the latency is measured (connections, prepared statements, caches)
 SEED = 20261123
 
@@ -259,7 +261,7 @@ def inbound(payloads: Sequence[tuple[uuid.UUID, dict[str, Any]]], count: int, fi
     return out
 
 
-async def _transaction(engine: Any, router: Router, messages: Sequence[Inbound]) -> tuple[float, float, float]:
+async def _transaction(engine: AsyncEngine, router: Router, messages: Sequence[Inbound]) -> Timing:
     """One unit of work as the service runs it; (handler, handler + its writes, whole transaction) seconds."""
     begun = time.perf_counter()
     async with engine.begin() as conn:
@@ -273,19 +275,17 @@ async def _transaction(engine: Any, router: Router, messages: Sequence[Inbound])
     return decided - start, written - start, time.perf_counter() - begun
 
 
-async def _latency(url: str, rules: Path, payloads: Sequence[tuple[uuid.UUID, dict[str, Any]]], args: Any) -> Any:
+async def _latency(
+    url: str, rules: Path, singles: Sequence[Inbound], batched: Sequence[Inbound], batch: int
+) -> tuple[list[Timing], list[Timing]]:
     rules_file = RuleSetFile(rules)
     router = Router(rules_file)
-    singles = inbound(payloads, WARMUP + args.latency_leads, first=0)
-    batched = inbound(payloads, args.latency_leads, first=WARMUP + args.latency_leads)
     engine = create_engine(normalise_database_url(url))
     try:
         async with engine.begin() as conn:  # as the service does on start
             await store.remember_rule_set(conn, rules_file.current.version, rules_file.text, SystemClock().now())
         single = [await _transaction(engine, router, [m]) for m in singles]
-        batches = [
-            await _transaction(engine, router, batched[i : i + args.batch]) for i in range(0, len(batched), args.batch)
-        ]
+        batches = [await _transaction(engine, router, batched[i : i + batch]) for i in range(0, len(batched), batch)]
     finally:
         await engine.dispose()
     return single[WARMUP:], batches
@@ -295,11 +295,13 @@ def run_latency(
     server: str, rules: Path, payloads: Sequence[tuple[uuid.UUID, dict[str, Any]]], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Decision time per lead, one lead per transaction and then in batches, against a fresh migrated database."""
+    singles = inbound(payloads, WARMUP + args.latency_leads, first=0)  # decoded before the clock runs, as the
+    batched = inbound(payloads, args.latency_leads, first=WARMUP + args.latency_leads)  # consumer hands them over
     url = migrated_database(server)
     gc.collect()
     gc.freeze()  # the benchmark's own heap (every generated lead) is not the handler's: keep it out of collections
     try:
-        single, batches = asyncio.run(_latency(url, rules, payloads, args))
+        single, batches = asyncio.run(_latency(url, rules, singles, batched, args.batch))
         [(decisions,)] = sql_rows(url, "SELECT count(*) FROM router.decisions")
         outcomes = dict(sql_rows(url, "SELECT outcome, count(*) FROM router.decisions GROUP BY 1 ORDER BY 2 DESC"))
     finally:
@@ -348,7 +350,8 @@ def _report_service(args: argparse.Namespace, service: list[tuple[str, dict[str,
         title=f"router service, {args.events:,} leads.scored.v1 (routing.yaml round the clock, no binding caps),"
         f" median of {args.repeat}, a fresh broker and database per run ({os.cpu_count()} cores)"
     )
-    columns = ("run", "decided", "seconds", "decisions/s", "all runs", "batches", "assigned / pooled / deferred",
+    columns = ("run", "decided", "seconds", "decisions/s", "all runs", "1st / 2nd half /s", "batches",
+               "assigned / pooled / deferred",
                "assigned by: round robin / least loaded / owner", "errors", "rewound")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="right")
@@ -360,6 +363,7 @@ def _report_service(args: argparse.Namespace, service: list[tuple[str, dict[str,
             f"{r['seconds']:.2f}",
             f"{r['per_second']:,.0f}",
             " ".join(map(str, r.get("runs_per_second", []))),
+            " / ".join(f"{x:,.0f}" for x in r.get("halves_per_second", [])),
             str(r.get("batches", "")),
             " / ".join(str(outcomes.get(k, 0)) for k in ("assigned", "pooled", "deferred")) if outcomes else "",
             " / ".join(str(strategies.get(k, 0)) for k in ("round_robin", "least_loaded", "owner_stickiness"))
