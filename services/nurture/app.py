@@ -2,39 +2,61 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
 from services.nurture import store
 from services.nurture.handlers import Nurture
+from services.nurture.policy import PolicyFile
 from services.nurture.settings import NurtureSettings
-from services.nurture.timers import run_timers
+from services.nurture.timers import fire_due_once
 from shared.runtime.consumer import TopicHandler
+from shared.runtime.logging import get_logger
+from shared.runtime.loops import drain_forever
 from shared.runtime.service import ServiceContext, ServiceSpec, build_app
 from shared.schemas import events, topics
 
+log = get_logger(__name__)
+
 
 def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
-    """Build nurture: follow-up clocks from assignments, and the loop that fires them."""
-    settings = settings or NurtureSettings()
-    nurture = Nurture(timedelta(seconds=settings.follow_up_seconds))
+    """Build nurture: the follow-up clocks, tracks and engagement, and the loop that fires due timers."""
+    s = settings or NurtureSettings()
+    policy = PolicyFile(s.policy_file)  # a bad policy stops the start, naming the line
+    nurture = Nurture(policy)
 
     async def timers(ctx: ServiceContext) -> None:
-        await run_timers(ctx, settings.timer_interval_s)
+        await drain_forever(
+            lambda: fire_due_once(ctx, policy.current, s.timer_batch),
+            interval_s=s.timer_interval_s,
+            metrics=ctx.metrics,
+            stage="timers",
+        )
+
+    async def watch_policy(_: ServiceContext) -> None:
+        while True:
+            await asyncio.sleep(s.policy_check_s)
+            try:
+                policy.refresh()  # logs the reload, or why a changed file was refused
+            except Exception:
+                log.exception("nurture_policy_watch_failed")
 
     return build_app(
         ServiceSpec(
             name="nurture",
-            settings=settings,
+            settings=s,
             tables=store.tables,
-            handlers={
+            handlers={  # in this order within a batch
                 topics.LEADS_ASSIGNED: TopicHandler(nurture.on_lead_assigned, events.LeadAssigned),
-                topics.LEADS_POOLED: TopicHandler(nurture.on_lead_pooled, events.LeadPooled),
                 topics.SALES_ACTIVITY: TopicHandler(nurture.on_sales_activity, events.SalesActivity),
+                topics.LEADS_POOLED: TopicHandler(nurture.on_lead_pooled, events.LeadPooled),
+                topics.LEADS_DEFERRED: TopicHandler(nurture.on_lead_deferred, events.LeadDeferred),
+                topics.LEADS_MERGED: TopicHandler(nurture.on_lead_merged, events.LeadMerged),
+                topics.MARKETING_ENGAGEMENT: TopicHandler(nurture.on_marketing_engagement, events.MarketingEngagement),
             },
             migrations=Path(__file__).parent / "migrations",
-            loops=[timers],
+            loops=[timers, watch_policy],
         )
     )

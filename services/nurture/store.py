@@ -1,4 +1,9 @@
-"""nurture's tables (schema `nurture`): durable timers, fired by whichever instance claims them first."""
+"""nurture's tables (schema `nurture`): durable timers and the leads' lifecycle state.
+
+A timer is a row with a due time, a kind, a payload and a unique key (a redelivered event never starts a second
+clock). Whichever instance claims a due row first (`FOR UPDATE SKIP LOCKED`) fires it, in the same transaction
+as the events it writes to the outbox.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, Row, Table, Text, Uuid, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Identity,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import insert_rows, runtime_tables
+from shared.runtime.db import fetch_binary, runtime_tables
 
 metadata = MetaData(schema="nurture")
 tables = runtime_tables(metadata)
@@ -20,49 +38,117 @@ timers = Table(
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("kind", Text, nullable=False),
+    Column("key", Text, nullable=False, unique=True),
     Column("lead_id", Uuid, nullable=False),
-    Column("assignment_id", Uuid, nullable=False),
-    Column("rep_id", Text, nullable=False),
+    Column("assignment_id", Uuid),
+    Column("rep_id", Text),
     Column("team_id", Text),
     Column("correlation_id", Uuid, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("status", Text, nullable=False),
+    Column("status", Text, nullable=False),  # pending, fired, stopped
+    Column("payload", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    Column("fired_at", DateTime(timezone=True)),
+)
+leads = Table(
+    "leads",
+    metadata,
+    Column("lead_id", Uuid, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("assignment_id", Uuid),
+    Column("rep_id", Text),
+    Column("team_id", Text),
+    Column("grade", Text),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("may_email", Boolean, nullable=False),
+    Column("track", Text),
+    Column("enrolment", Text),
+    Column("engagement", Float, nullable=False),
+    Column("engaged_at", DateTime(timezone=True)),
+    Column("reengaged_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+SLA_KINDS = ("sla_warn", "sla_breach")
+OWNER_KINDS = ("sla_warn", "sla_breach", "protection", "no_deal")
+TRACK_KINDS = ("touch", "track_end")
+POOL_KINDS = ("pool_aging",)
+ALL_KINDS = (*OWNER_KINDS, *TRACK_KINDS, *POOL_KINDS)
 
-async def start_timers(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """One timer per (assignment, kind): a redelivered assignment does not start a second clock."""
-    if rows:
-        await insert_rows(conn, timers, [{**r, "status": "pending"} for r in rows], "ON CONFLICT DO NOTHING")
-
-
-async def stop_timers(
-    conn: AsyncConnection, lead_ids: Sequence[uuid.UUID], now: datetime, *, keep: Sequence[uuid.UUID] = ()
-) -> int:
-    """Stop the pending clocks of these leads (except those of the `keep` assignments)."""
-    if not lead_ids:
-        return 0
-    stmt = (
-        update(timers)
-        .where(timers.c.lead_id.in_(lead_ids), timers.c.status == "pending", timers.c.assignment_id.not_in(keep))
-        .values(status="stopped", closed_at=now)
-    )
-    return (await conn.execute(stmt)).rowcount
+LEAD_COLUMNS = (
+    "lead_id", "status", "assignment_id", "rep_id", "team_id", "grade", "assigned_at", "may_email", "track",
+    "enrolment", "engagement", "engaged_at", "reengaged_at", "updated_at",
+)  # fmt: skip
+_LEAD_TYPES = (
+    "uuid", "text", "uuid", "text", "text", "text", "timestamptz", "bool", "text", "text", "float8", "timestamptz",
+    "timestamptz", "timestamptz",
+)  # fmt: skip
 
 
-async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Row[Any]]:
-    """Lock due timers no other instance holds, and mark them fired in the same transaction."""
-    due = (
-        select(timers.c.id)
-        .where(timers.c.status == "pending", timers.c.due_at <= now)
-        .order_by(timers.c.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = [row[0] for row in await conn.execute(due)]
+async def lock_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The leads' lifecycle rows, locked: one lead's events apply one at a time across instances."""
+    ids = sorted(set(lead_ids))
     if not ids:
-        return []
-    stmt = update(timers).where(timers.c.id.in_(ids)).values(status="fired", closed_at=now).returning(timers)
-    return list(await conn.execute(stmt))
+        return {}
+    rows = await fetch_binary(
+        conn,
+        f"SELECT {', '.join(LEAD_COLUMNS)} FROM nurture.leads WHERE lead_id = ANY(%b::uuid[]) ORDER BY lead_id"
+        " FOR UPDATE",
+        [ids],
+    )
+    return {row.lead_id: row._asdict() for row in rows}
+
+
+def save_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in LEAD_COLUMNS[1:])
+    return (
+        f"INSERT INTO nurture.leads ({', '.join(LEAD_COLUMNS)}) SELECT * FROM unnest("
+        + ", ".join(f"%b::{t}[]" for t in _LEAD_TYPES)
+        + f") ON CONFLICT (lead_id) DO UPDATE SET {sets}",
+        [[row[c] for row in rows] for c in LEAD_COLUMNS],
+    )
+
+
+def start_timers(rows: Sequence[dict[str, Any]], now: datetime) -> tuple[str, list[Any]]:
+    """Pending timers; a key already there (a redelivered event) starts nothing."""
+    return (
+        "INSERT INTO nurture.timers (kind, key, lead_id, assignment_id, rep_id, team_id, correlation_id, due_at,"
+        " status, payload, created_at) SELECT k, y, l, a, r, t, c, d, 'pending', p, %b FROM unnest(%b::text[],"
+        " %b::text[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::jsonb[])"
+        " AS u(k, y, l, a, r, t, c, d, p) ON CONFLICT (key) DO NOTHING",
+        [
+            now,
+            *([row.get(c) for row in rows] for c in ("kind", "key", "lead_id", "assignment_id", "rep_id", "team_id")),
+            [row["correlation_id"] for row in rows],
+            [row["due_at"] for row in rows],
+            [Jsonb(row.get("payload", {})) for row in rows],
+        ],
+    )
+
+
+def stop_timers(lead_ids: Sequence[uuid.UUID], kinds: Sequence[str], now: datetime) -> tuple[str, list[Any]]:
+    """Stop the pending timers of these kinds for these leads."""
+    return (
+        "UPDATE nurture.timers SET status = 'stopped', closed_at = %b"
+        " WHERE lead_id = ANY(%b::uuid[]) AND kind = ANY(%b::text[]) AND status = 'pending'",
+        [now, sorted(set(lead_ids)), list(kinds)],
+    )
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    """Lock due timers no other instance holds and mark them fired, in one statement of the firing transaction."""
+    return await fetch_binary(
+        conn,
+        "UPDATE nurture.timers AS t SET status = 'fired', closed_at = %b, fired_at = clock_timestamp()"
+        " FROM (SELECT id FROM nurture.timers WHERE status = 'pending' AND due_at <= %b ORDER BY due_at"
+        " LIMIT %b FOR UPDATE SKIP LOCKED) AS due WHERE t.id = due.id"
+        " RETURNING t.id, t.kind, t.lead_id, t.assignment_id, t.rep_id, t.team_id, t.correlation_id, t.due_at,"
+        " t.payload",
+        [now, now, limit],
+    )
+
+
+async def pending_count(conn: AsyncConnection) -> int:
+    rows = await fetch_binary(conn, "SELECT count(*) AS n FROM nurture.timers WHERE status = 'pending'", [])
+    return int(rows[0].n)

@@ -1,51 +1,140 @@
-"""The timer loop: claim due rows with SKIP LOCKED, emit through the outbox in the same transaction."""
+"""The timer loop: claim due rows with SKIP LOCKED, fire them through the outbox in the same transaction.
+
+Any number of nurture instances run it side by side: a row is claimed by one transaction only, and marked fired
+in it, so a timer fires exactly once; a crash before the commit leaves it pending for the next claim. Each event
+gets an id derived from its timer, so a re-sent outbox row is recognised downstream.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from services.nurture import store
-from shared.runtime.db import UnitOfWork, producer_name
+from services.nurture.policy import Policy
+from shared.runtime.db import OutboxRow, UnitOfWork, producer_name
 from shared.runtime.logging import get_logger
-from shared.runtime.loops import drain_forever
 from shared.runtime.service import ServiceContext
 from shared.schemas import topics
 from shared.schemas.envelope import LEADFLOW_NS
-from shared.schemas.events import LeadRecycled
+from shared.schemas.events import LeadArchived, LeadRecycled, SlaWarned, TouchRequested
 
 log = get_logger(__name__)
 
 
-async def fire_due_once(ctx: ServiceContext, limit: int = 500) -> int:
-    """Fire up to `limit` due timers; safe with any number of nurture instances side by side."""
+def fire(uow: UnitOfWork, policy: Policy, timer: Any, pending: list[dict[str, Any]]) -> str:
+    """The events one due timer stands for; new timers it starts go to `pending`. Returns what it did."""
+    payload = timer.payload or {}
+    event_id = uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}")
+    common = {"lead_id": timer.lead_id, "correlation_id": timer.correlation_id, "event_id": event_id}
+    if timer.kind == "sla_warn":
+        warned = SlaWarned(
+            lead_id=timer.lead_id, assignment_id=timer.assignment_id, rep_id=timer.rep_id, team_id=timer.team_id,
+            recycle_at=datetime.fromisoformat(payload["recycle_at"]), level=payload.get("level", 1),
+            to=payload.get("to", "owner"),
+        )  # fmt: skip
+        uow.emit(topics.LEADS_SLA_WARNED, warned, **common)
+        return "warned"
+    if timer.kind in {"sla_breach", "protection", "no_deal"}:
+        reason = {
+            "sla_breach": "no follow-up before the deadline",
+            "protection": "protection expired without a further follow-up",
+            "no_deal": "no deal within the no-deal period",
+        }[timer.kind]
+        recycled = LeadRecycled(
+            lead_id=timer.lead_id, assignment_id=timer.assignment_id, previous_rep_id=timer.rep_id,
+            team_id=timer.team_id, reason=reason, exclude_rep_ids=[timer.rep_id],
+            then=payload.get("then", "reassign"),
+        )  # fmt: skip
+        uow.emit(topics.LEADS_RECYCLED, recycled, **common)
+        pending.append({"stop_owner": timer.lead_id})
+        return "recycled"
+    if timer.kind == "touch":
+        touch = TouchRequested(
+            lead_id=timer.lead_id, track=payload["track"], step=payload["step"], channel=payload["channel"],
+            template_id=payload["template"],
+        )  # fmt: skip
+        uow.emit(topics.NURTURE_TOUCH_REQUESTED, touch, **common)
+        return "touched"
+    if timer.kind == "track_end":
+        archived = LeadArchived(lead_id=timer.lead_id, track=payload.get("track"), reason="nurture track ended without interest")
+        uow.emit(topics.LEADS_ARCHIVED, archived, **common)
+        pending.append({"archive": timer.lead_id})
+        return "archived"
+    if timer.kind == "pool_aging":
+        pending.append({"enrol": timer, "track": payload.get("track")})
+        return "aged"
+    log.warning("unknown_timer_kind", kind=timer.kind, timer_id=timer.id)
+    return "unknown"
+
+
+async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) -> int:
+    """Fire up to `limit` due timers in one transaction; safe with any number of nurture instances."""
     if ctx.engine is None or ctx.outbox is None:
         raise RuntimeError("nurture timers started before the service")
+    rows: list[OutboxRow]
     async with ctx.engine.begin() as conn:
         uow = UnitOfWork(conn, ctx.tables, producer_name(ctx.name), ctx.clock)
         fired = await store.claim_due(conn, ctx.clock.now(), limit)
+        if not fired:
+            return 0
+        follow_ups: list[dict[str, Any]] = []
+        done: dict[str, int] = {}
         for timer in fired:
-            recycled = LeadRecycled(
-                lead_id=timer.lead_id,
-                assignment_id=timer.assignment_id,
-                previous_rep_id=timer.rep_id,
-                team_id=timer.team_id,
-                reason="follow_up_deadline_passed",
-                exclude_rep_ids=[timer.rep_id],
-            )
-            uow.emit(
-                topics.LEADS_RECYCLED,
-                recycled,
-                lead_id=timer.lead_id,
-                correlation_id=timer.correlation_id,
-                event_id=uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}"),
-            )
+            what = fire(uow, policy, timer, follow_ups)
+            done[what] = done.get(what, 0) + 1
+        await _follow_up(uow, policy, follow_ups)
         rows = await uow.flush_outbox()
-    if fired:
-        log.info("timers_fired", count=len(fired))
+    log.info("timers_fired", count=len(fired), **done)
     await ctx.outbox.publish(rows)
     return len(fired)
 
 
-async def run_timers(ctx: ServiceContext, interval_s: float) -> None:
-    """Poll for due timers; never dies on a transient failure."""
-    await drain_forever(lambda: fire_due_once(ctx), interval_s=interval_s, metrics=ctx.metrics, stage="timers")
+async def _follow_up(uow: UnitOfWork, policy: Policy, follow_ups: list[dict[str, Any]]) -> None:
+    """What fired timers change: a recycled lead's other owner clocks stop; archives; pool aging enrols."""
+    now = uow.now()
+    recycled = [f["stop_owner"] for f in follow_ups if "stop_owner" in f]
+    if recycled:
+        uow.defer(*store.stop_timers(recycled, store.OWNER_KINDS, now))
+    archived = [f["archive"] for f in follow_ups if "archive" in f]
+    if archived:
+        uow.defer(
+            "UPDATE nurture.leads SET status = 'archived', updated_at = %b WHERE lead_id = ANY(%b::uuid[])"
+            " AND status = 'nurturing'",
+            [now, archived],
+        )
+    aged = [f for f in follow_ups if "enrol" in f]
+    if not aged:
+        return
+    leads = await store.lock_leads(uow.conn, [f["enrol"].lead_id for f in aged])
+    starts: list[dict[str, Any]] = []
+    changed = []
+    for item in aged:
+        timer = item["enrol"]
+        lead = leads.get(timer.lead_id)
+        found = policy.track(item["track"] or "")
+        if lead is None or lead["status"] != "pooled" or found is None:
+            continue  # claimed, re-engaged or re-routed meanwhile
+        name, track = found
+        enrolment = f"{timer.lead_id}/{name}/timer-{timer.id}"
+        lead.update(status="nurturing", track=name, enrolment=enrolment, updated_at=now)
+        due = now
+        for number, step in enumerate(track.steps, start=1):
+            due += step.delay
+            if lead["may_email"]:
+                starts.append(
+                    {"kind": "touch", "key": f"{enrolment}/step/{number}", "lead_id": timer.lead_id,
+                     "correlation_id": timer.correlation_id, "due_at": due,
+                     "payload": {"track": name, "step": number, "channel": step.channel, "template": step.template}}
+                )  # fmt: skip
+        starts.append(
+            {"kind": "track_end", "key": f"{enrolment}/end", "lead_id": timer.lead_id,
+             "correlation_id": timer.correlation_id, "due_at": due + track.grace,
+             "payload": {"track": name, "steps": len(track.steps), "touched": lead["may_email"]}}
+        )  # fmt: skip
+        changed.append(lead)
+    if starts:
+        uow.defer(*store.start_timers(starts, now))
+    if changed:
+        uow.defer(*store.save_leads(changed))

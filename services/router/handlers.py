@@ -168,6 +168,8 @@ class _Batch:
                 reason=routing.decision.explanation,
                 rule_id=rule_id,
                 rule_set_version=self.rules.version,
+                may_email=lead.facts.get("may_email"),
+                grade=lead.facts.get("grade"),
             )
             uow.emit(topics.LEADS_DEFERRED, deferred, lead_id=lead.lead_id, cause=cause)
         lead.changed = True
@@ -207,6 +209,7 @@ class _Batch:
             rule_set_version=self.rules.version,
             grade=lead.facts.get("grade"),
             previous_rep_id=previous,
+            may_email=lead.facts.get("may_email"),
         )
         uow.emit(topics.LEADS_POOLED, event, lead_id=lead.lead_id, cause=cause)
 

@@ -172,6 +172,7 @@ class LeadPooled(_Model):
     rule_set_version: str | None = None
     grade: Literal["A", "B", "C", "D"] | None = None
     previous_rep_id: str | None = None
+    may_email: bool | None = Field(default=None, description="marketing consent, for nurture (additive in v1)")
 
 
 class LeadDeferred(_Model):
@@ -182,6 +183,8 @@ class LeadDeferred(_Model):
     reason: str
     rule_id: str | None = None
     rule_set_version: str | None = None
+    may_email: bool | None = Field(default=None, description="marketing consent, for nurture (additive in v1)")
+    grade: Literal["A", "B", "C", "D"] | None = Field(default=None, description="(additive in v1)")
 
 
 # --- from sales and marketing ------------------------------------------------------------------
@@ -271,6 +274,7 @@ class SlaWarned(_Model):
     team_id: str | None = None
     recycle_at: AwareDatetime
     level: int = Field(default=1, ge=1)
+    to: Literal["owner", "manager"] = Field(default="owner", description="who is told (additive in v1)")
 
 
 class LeadRecycled(_Model):
@@ -294,6 +298,9 @@ class LeadReengaged(_Model):
     lead_id: uuid.UUID
     reason: str
     engagement_score: float = 0.0
+    owner_rep_id: str | None = Field(
+        default=None, description="set when the lead has an active owner: a signal for them, not a re-route (v1+)"
+    )
 
 
 class LeadArchived(_Model):
