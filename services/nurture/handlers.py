@@ -274,7 +274,9 @@ class Nurture:
             return
         owner = lead["rep_id"] if lead["status"] == "owned" else None
         reason = f"engagement {after:.1f} ≥ {settings.threshold:g} (last: {kind})"
-        event = LeadReengaged(lead_id=lead["lead_id"], reason=reason, engagement_score=round(after, 2), owner_rep_id=owner)
+        event = LeadReengaged(
+            lead_id=lead["lead_id"], reason=reason, engagement_score=round(after, 2), owner_rep_id=owner
+        )
         batch.uow.emit(topics.LEADS_REENGAGED, event, lead_id=lead["lead_id"], cause=message)
         lead["reengaged_at"] = at
         if owner is None:  # back to sales: the track and pool aging end here

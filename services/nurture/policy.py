@@ -1,5 +1,7 @@
-"""The nurture policy: follow-up deadlines (SLA) per grade and team, warnings, protection, the no-deal clock,
-pool aging, nurture tracks and re-engagement — YAML at NURTURE_POLICY_FILE, validated and hot-reloaded.
+"""The nurture policy: YAML at NURTURE_POLICY_FILE, validated and hot-reloaded.
+
+Follow-up deadlines (SLA) per grade and team, warnings, protection, the no-deal clock, pool aging, nurture
+tracks and re-engagement.
 
 Deadlines counted in working time use the owner's calendar: the reps' working hours and holidays come from the
 routing file (the router's `defaults` and `reps`), so a rep's hours are written once.
@@ -14,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.config.durations import parse_duration
-from shared.config.yamlfile import ConfigError, WatchedFile, compose, digest, error_at, read_text, validate
+from shared.config.yamlfile import ConfigError, Lines, WatchedFile, compose, digest, error_at, read_text, validate
 from shared.runtime.logging import get_logger
 from shared.worktime import WorkCalendar
 
@@ -38,7 +40,7 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Warning_(_Spec):
+class Reminder(_Spec):
     before: Duration  # this long before the deadline
     to: Literal["owner", "manager"] = "owner"
 
@@ -46,7 +48,7 @@ class Warning_(_Spec):
 class Sla(_Spec):
     deadline: Duration | None = None  # None: inherit
     working_time: bool | None = None
-    warn: tuple[Warning_, ...] | None = None
+    warn: tuple[Reminder, ...] | None = None
     on_breach: Literal["reassign", "pool"] | None = None
 
 
@@ -75,12 +77,13 @@ class Track(_Spec):
     grace: Duration = timedelta(days=7)  # after the last step, then archived without interest
 
 
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "email_open": 1.0, "email_click": 3.0, "web_visit": 2.0, "form_submit": 10.0, "reply": 15.0, "merged": 12.0,
+}  # fmt: skip
+
+
 class Engagement(_Spec):
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "email_open": 1, "email_click": 3, "web_visit": 2, "form_submit": 10, "reply": 15, "merged": 12,
-        }  # fmt: skip
-    )
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))  # points per kind
     half_life: Duration = timedelta(days=7)
     threshold: float = Field(default=20, gt=0)
     cooldown: Duration = timedelta(days=1)  # a lead re-engages at most this often
@@ -112,7 +115,7 @@ class SlaRule(BaseModel):
     model_config = ConfigDict(frozen=True)
     deadline: timedelta
     working_time: bool
-    warn: tuple[Warning_, ...]
+    warn: tuple[Reminder, ...]
     on_breach: Literal["reassign", "pool"]
 
 
@@ -135,13 +138,14 @@ class Policy:
         layers = [self.spec.sla, self.spec.grades.get(grade or "", Sla())]
         team_spec = self.spec.teams.get(team or "", {})
         layers += [team_spec.get("default", Sla()), team_spec.get(grade or "", Sla())]
-        deadline, working, warn, breach = timedelta(days=1), True, (), "reassign"
+        deadline, working, breach = timedelta(days=1), True, "reassign"
+        warn: tuple[Reminder, ...] = ()
         for layer in layers:
             deadline = layer.deadline if layer.deadline is not None else deadline
             working = layer.working_time if layer.working_time is not None else working
             warn = layer.warn if layer.warn is not None else warn
             breach = layer.on_breach or breach
-        return SlaRule(deadline=deadline, working_time=working, warn=tuple(warn), on_breach=breach)  # type: ignore[arg-type]
+        return SlaRule(deadline=deadline, working_time=working, warn=warn, on_breach=breach)
 
     def no_deal(self, grade: str | None) -> timedelta | None:
         return self.spec.no_deal.get(grade or "", self.spec.no_deal.get("default"))
@@ -181,7 +185,7 @@ def parse_policy(text: str, source: str = "<string>", base: Path | None = None) 
 
 
 def _calendars(
-    spec: PolicySpec, base: Path | None, source: str, lines: dict
+    spec: PolicySpec, base: Path | None, source: str, lines: Lines
 ) -> tuple[dict[str, WorkCalendar], WorkCalendar]:
     """The reps' calendars from the routing file (the router's defaults and reps), or round the clock."""
     if spec.routing_file is None:

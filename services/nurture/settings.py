@@ -17,7 +17,9 @@ class NurtureSettings(ServiceSettings):
     )
     policy_check_s: float = Field(default=2.0, gt=0, description="how often the policy file is checked for changes")
     timer_interval_s: float = Field(
-        default=0.25, gt=0, description="how often due timers are looked for when none were due (a timer fires this"
+        default=0.25,
+        gt=0,
+        description="how often due timers are looked for when none were due (a timer fires this"
         " long after its due time at most, plus the firing itself)",
     )
     timer_batch: int = Field(default=1000, ge=1, description="due timers fired per transaction")

@@ -113,10 +113,12 @@ def save_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
 def start_timers(rows: Sequence[dict[str, Any]], now: datetime) -> tuple[str, list[Any]]:
     """Pending timers; a key already there (a redelivered event) starts nothing."""
     return (
-        "INSERT INTO nurture.timers (kind, key, lead_id, assignment_id, rep_id, team_id, correlation_id, due_at,"
-        " status, payload, created_at) SELECT k, y, l, a, r, t, c, d, 'pending', p, %b FROM unnest(%b::text[],"
-        " %b::text[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::jsonb[])"
-        " AS u(k, y, l, a, r, t, c, d, p) ON CONFLICT (key) DO NOTHING",
+        (
+            "INSERT INTO nurture.timers (kind, key, lead_id, assignment_id, rep_id, team_id, correlation_id, due_at,"
+            " status, payload, created_at) SELECT k, y, l, a, r, t, c, d, 'pending', p, %b FROM unnest(%b::text[],"
+            " %b::text[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::jsonb[])"
+            " AS u(k, y, l, a, r, t, c, d, p) ON CONFLICT (key) DO NOTHING"
+        ),
         [
             now,
             *([row.get(c) for row in rows] for c in ("kind", "key", "lead_id", "assignment_id", "rep_id", "team_id")),
@@ -130,8 +132,10 @@ def start_timers(rows: Sequence[dict[str, Any]], now: datetime) -> tuple[str, li
 def stop_timers(lead_ids: Sequence[uuid.UUID], kinds: Sequence[str], now: datetime) -> tuple[str, list[Any]]:
     """Stop the pending timers of these kinds for these leads."""
     return (
-        "UPDATE nurture.timers SET status = 'stopped', closed_at = %b"
-        " WHERE lead_id = ANY(%b::uuid[]) AND kind = ANY(%b::text[]) AND status = 'pending'",
+        (
+            "UPDATE nurture.timers SET status = 'stopped', closed_at = %b"
+            " WHERE lead_id = ANY(%b::uuid[]) AND kind = ANY(%b::text[]) AND status = 'pending'"
+        ),
         [now, sorted(set(lead_ids)), list(kinds)],
     )
 

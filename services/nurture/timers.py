@@ -23,7 +23,7 @@ from shared.schemas.events import LeadArchived, LeadRecycled, SlaWarned, TouchRe
 log = get_logger(__name__)
 
 
-def fire(uow: UnitOfWork, policy: Policy, timer: Any, pending: list[dict[str, Any]]) -> str:
+def fire(uow: UnitOfWork, timer: Any, pending: list[dict[str, Any]]) -> str:
     """The events one due timer stands for; new timers it starts go to `pending`. Returns what it did."""
     payload = timer.payload or {}
     event_id = uuid.uuid5(LEADFLOW_NS, f"timer/{timer.id}")
@@ -58,7 +58,9 @@ def fire(uow: UnitOfWork, policy: Policy, timer: Any, pending: list[dict[str, An
         uow.emit(topics.NURTURE_TOUCH_REQUESTED, touch, **common)
         return "touched"
     if timer.kind == "track_end":
-        archived = LeadArchived(lead_id=timer.lead_id, track=payload.get("track"), reason="nurture track ended without interest")
+        archived = LeadArchived(
+            lead_id=timer.lead_id, track=payload.get("track"), reason="nurture track ended without interest"
+        )
         uow.emit(topics.LEADS_ARCHIVED, archived, **common)
         pending.append({"archive": timer.lead_id})
         return "archived"
@@ -82,7 +84,7 @@ async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) 
         follow_ups: list[dict[str, Any]] = []
         done: dict[str, int] = {}
         for timer in fired:
-            what = fire(uow, policy, timer, follow_ups)
+            what = fire(uow, timer, follow_ups)
             done[what] = done.get(what, 0) + 1
         await _follow_up(uow, policy, follow_ups)
         rows = await uow.flush_outbox()

@@ -195,7 +195,9 @@ def test_a_deferred_lead_gets_its_touches_then_is_archived(harness: Harness) -> 
 
 def test_without_marketing_consent_no_touch_is_ever_requested(harness: Harness) -> None:
     lead = str(uuid.uuid4())
-    harness.send(topics.LEADS_DEFERRED, {"lead_id": lead, "track": "cold-leads", "reason": "r", "may_email": False}, lead)
+    harness.send(
+        topics.LEADS_DEFERRED, {"lead_id": lead, "track": "cold-leads", "reason": "r", "may_email": False}, lead
+    )
     events = harness.at(MONDAY_10 + timedelta(days=60))
     assert topics_of(events) == [topics.LEADS_ARCHIVED]
 
@@ -238,7 +240,9 @@ def test_a_lead_with_an_owner_is_not_taken_away_the_owner_is_signalled(harness: 
     assert (topic, signal["owner_rep_id"]) == (topics.LEADS_REENGAGED, "rep-wang-fang")
     [(status,)] = sql_rows(harness.url, "SELECT status FROM nurture.leads")
     assert status == "owned"  # still the owner's: the clocks keep running
-    [(pending,)] = sql_rows(harness.url, "SELECT count(*) FROM nurture.timers WHERE kind = 'sla_breach' AND status = 'pending'")
+    [(pending,)] = sql_rows(
+        harness.url, "SELECT count(*) FROM nurture.timers WHERE kind = 'sla_breach' AND status = 'pending'"
+    )
     assert pending == 1
 
 
@@ -261,8 +265,6 @@ def test_a_claimed_lead_does_not_age_in_the_pool(harness: Harness) -> None:
 
 def test_two_firing_loops_fire_every_due_timer_exactly_once(harness: Harness) -> None:
     leads = [str(uuid.uuid4()) for _ in range(1500)]
-    for lead in leads:
-        pass
     asyncio.run(_bulk_timers(harness.url, leads))
 
     async def both() -> list[tuple[str, dict]]:
@@ -276,7 +278,8 @@ def test_two_firing_loops_fire_every_due_timer_exactly_once(harness: Harness) ->
     assert set(per_lead.values()) == {1}
     [(fired, pending)] = sql_rows(
         harness.url,
-        "SELECT count(*) FILTER (WHERE status = 'fired'), count(*) FILTER (WHERE status = 'pending') FROM nurture.timers",
+        "SELECT count(*) FILTER (WHERE status = 'fired'), count(*) FILTER (WHERE status = 'pending')"
+        " FROM nurture.timers",
     )
     assert (fired, pending) == (1500, 0)
 
