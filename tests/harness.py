@@ -51,6 +51,20 @@ def round_the_clock(source: Path, target: Path) -> Path:
     return target
 
 
+def nurture_policy(target: Path, deadline: str = "1d", routing_file: Path | None = None) -> Path:
+    """A nurture policy for tests: one follow-up deadline round the clock, no warnings, no no-deal clock."""
+    spec = {
+        "version": f"test-{deadline}",
+        "sla": {"deadline": deadline, "working_time": False, "warn": []},
+        "tracks": {"cold-leads": {"steps": [{"delay": "1d", "channel": "email", "template": "t"}]}},
+        "default_track": "cold-leads",
+    }
+    if routing_file is not None:
+        spec["routing_file"] = str(routing_file)
+    target.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
 @dataclass
 class Pipeline:
     """The services as subprocesses, each with its own port and log file."""
@@ -65,6 +79,8 @@ class Pipeline:
     def start(self, names: Iterable[str] = SERVICE_NAMES) -> None:
         if "ROUTER_RULES_FILE" not in self.env:  # the shipped teams and rules, but no test depends on the hour
             self.env["ROUTER_RULES_FILE"] = str(round_the_clock(ROUTING_RULES, self.logdir / "routing.yaml"))
+        if "NURTURE_POLICY_FILE" not in self.env:  # a day to follow up, round the clock: no test hits it by accident
+            self.env["NURTURE_POLICY_FILE"] = str(nurture_policy(self.logdir / "nurture.yaml"))
         for name in names:
             self.ports.setdefault(name, free_port())
             env = {**TEST_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DATABASE_URL": self.database_url}

@@ -54,7 +54,7 @@ from shared.schemas.events import (
     Person,
     Quality,
 )
-from tests.harness import ROUTING_RULES, round_the_clock
+from tests.harness import ROUTING_RULES, nurture_policy, round_the_clock
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable
@@ -604,9 +604,12 @@ def assignment(lead_id: uuid.UUID) -> LeadAssigned:
     )
 
 
-async def test_nurture_recycles_an_assignment_nobody_followed_up(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+async def test_nurture_recycles_an_assignment_nobody_followed_up(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str, tmp_path: Path
+) -> None:
     _settings_env(monkeypatch, pg_url)
-    app = create_nurture(NurtureSettings(follow_up_seconds=0.01, timer_interval_s=0.05))
+    policy = nurture_policy(tmp_path / "nurture.yaml", "1s")
+    app = create_nurture(NurtureSettings(policy_file=policy, timer_interval_s=0.05))
     lead_id = uuid.uuid4()
     async with running(app, (topics.LEADS_RECYCLED,), monkeypatch) as out:
         value, sent = envelope_bytes(topics.LEADS_ASSIGNED, assignment(lead_id), lead_id)
@@ -621,16 +624,18 @@ async def test_nurture_recycles_an_assignment_nobody_followed_up(monkeypatch: py
     assert envelope.correlation_id == sent.correlation_id
 
 
-async def test_nurture_contact_stops_the_follow_up_clock(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+async def test_nurture_contact_stops_the_follow_up_clock(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str, tmp_path: Path
+) -> None:
     _settings_env(monkeypatch, pg_url)
-    app = create_nurture(NurtureSettings())
+    app = create_nurture(NurtureSettings(policy_file=nurture_policy(tmp_path / "nurture.yaml")))
     lead_id = uuid.uuid4()
     async with running(app, (topics.LEADS_RECYCLED,), monkeypatch):
         value, _ = envelope_bytes(topics.LEADS_ASSIGNED, assignment(lead_id), lead_id)
         await publish(app, topics.LEADS_ASSIGNED, value)
-        assert await scalar(pg_url, "SELECT status FROM nurture.timers") == "pending"
+        assert await scalar(pg_url, "SELECT status FROM nurture.timers WHERE kind = 'sla_breach'") == "pending"
         activity = {"lead_id": str(lead_id), "kind": "contacted", "at": "2026-11-22T10:00:00+00:00"}
         value, _ = envelope_bytes(topics.SALES_ACTIVITY, activity, lead_id)
         await publish(app, topics.SALES_ACTIVITY, value)
 
-    assert await scalar(pg_url, "SELECT status FROM nurture.timers") == "stopped"
+    assert await scalar(pg_url, "SELECT status FROM nurture.timers WHERE kind = 'sla_breach'") == "stopped"

@@ -11,7 +11,7 @@ import pytest
 from shared.schemas import topics
 from shared.schemas.envelope import make_envelope
 from tests.checks import check_accounting, wait_for_count
-from tests.harness import Pipeline, collect, publish
+from tests.harness import Pipeline, collect, nurture_policy, publish
 from tests.leads import all_accounted, assignments_per_lead, make_submissions
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ def test_resubmission_makes_no_second_lead(pipeline: Pipeline) -> None:
 
 
 def test_neglected_lead_is_recycled_to_another_rep(pipeline: Pipeline) -> None:
-    pipeline.env["NURTURE_FOLLOW_UP_SECONDS"] = "3"
+    pipeline.env["NURTURE_POLICY_FILE"] = str(nurture_policy(pipeline.logdir / "nurture-3s.yaml", "3s"))
     pipeline.env["NURTURE_TIMER_INTERVAL_S"] = "0.2"
     lead = make_envelope(
         topics.LEADS_CAPTURED,

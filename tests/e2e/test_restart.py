@@ -12,7 +12,7 @@ from cli.embedded import EmbeddedBroker
 from shared.runtime.kafka_admin import ensure_topics
 from shared.schemas import topics
 from tests.checks import sql_rows, wait_for_count
-from tests.harness import Pipeline, collect, publish
+from tests.harness import Pipeline, collect, nurture_policy, publish
 from tests.leads import all_accounted, make_submissions
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,10 @@ def test_a_full_restart_keeps_leads_assignments_and_pending_timers(pg_url: str, 
         bootstrap,
         pg_url,
         tmp_path / "logs",
-        env={"NURTURE_FOLLOW_UP_SECONDS": str(FOLLOW_UP_S), "NURTURE_TIMER_INTERVAL_S": "0.5"},
+        env={
+            "NURTURE_POLICY_FILE": str(nurture_policy(tmp_path / "nurture.yaml", f"{FOLLOW_UP_S}s")),
+            "NURTURE_TIMER_INTERVAL_S": "0.5",
+        },
     )
     try:
         pipeline.start()

@@ -114,9 +114,9 @@ def test_out_of_range_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_service_specific_settings_read_their_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ROUTER_RULES_FILE", str(tmp_path / "rules.yaml"))
-    monkeypatch.setenv("NURTURE_FOLLOW_UP_SECONDS", "60")
+    monkeypatch.setenv("NURTURE_POLICY_FILE", str(tmp_path / "nurture.yaml"))
     assert RouterSettings().rules_file == tmp_path / "rules.yaml"
-    assert NurtureSettings().follow_up_seconds == 60
+    assert NurtureSettings().policy_file == tmp_path / "nurture.yaml"
 
 
 # --- shared names ----------------------------------------------------------------------------------
