@@ -168,6 +168,11 @@ class Nurture:
         for message in messages:
             activity: SalesActivity = message.payload
             lead = batch.leads.get(activity.lead_id)
+            if lead is not None and activity.kind in CLOSED and lead["status"] != "owned":
+                batch.stop(activity.lead_id, store.ALL_KINDS)  # e.g. converted while nurtured: the track ends
+                batch.lead(activity.lead_id)["status"] = "closed"
+                uow.outcome(message, "closed")
+                continue
             current = lead is not None and lead["status"] == "owned"
             if not current or (activity.assignment_id and activity.assignment_id != lead["assignment_id"]):  # type: ignore[index]
                 uow.outcome(message, "not_the_current_assignment")

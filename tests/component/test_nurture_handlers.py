@@ -299,3 +299,11 @@ async def _bulk_timers(url: str, leads: list[str]) -> None:
             await fetch_binary(conn, *store.start_timers(rows, MONDAY_10))
     finally:
         await engine.dispose()
+
+
+def test_a_nurtured_lead_that_converts_gets_no_more_touches(harness: Harness) -> None:
+    lead = str(uuid.uuid4())
+    harness.send(topics.LEADS_DEFERRED, {"lead_id": lead, "track": "content", "reason": "r", "may_email": True}, lead)
+    converted = {"lead_id": lead, "kind": "converted", "at": MONDAY_10.isoformat()}
+    harness.send(topics.SALES_ACTIVITY, converted, lead)
+    assert harness.at(MONDAY_10 + timedelta(days=30)) == []
