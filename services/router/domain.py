@@ -25,6 +25,7 @@ from shared.schemas.events import CandidateRep, Decision, LeadScored, RuleCheck
 
 Outcome = Literal["assigned", "pooled", "deferred"]
 
+REENGAGED_SKIPS = frozenset({"nurture"})  # it showed interest again: to sales, not back to a track
 EPSILON = 1e-9  # pointers are sums of 1/weight steps: equal up to float rounding is equal
 
 
@@ -151,10 +152,13 @@ class Board:
     owners: dict[str, str] = field(default_factory=dict)  # company key -> rep
     changed_pointers: set[tuple[str, str]] = field(default_factory=set)
     changed_owners: dict[str, tuple[str, uuid.UUID]] = field(default_factory=dict)
+    strict: bool = False  # the service's boards: a rep whose row was not read and locked is a bug, not a zero
 
     def load(self, rep_id: str) -> RepLoad:
         load = self.loads.get(rep_id)
         if load is None:
+            if self.strict:
+                raise LookupError(f"rep {rep_id} was not locked for this batch")
             load = self.loads[rep_id] = RepLoad(rep_id)
         return load
 
@@ -205,7 +209,8 @@ def route(rules: RuleSet, board: Board, request: Request, now: datetime) -> Rout
     """Decide one lead and record it on the board (counters, pointers, owner) when it is assigned."""
     if request.only_team is not None:
         return _route_team_only(rules, board, request, now)
-    rule, checks = rules.evaluate(dict(request.facts), request.stage)
+    skip = REENGAGED_SKIPS if request.reason == "reengaged" else frozenset()
+    rule, checks = rules.evaluate(dict(request.facts), request.stage, skip_targets=skip)
     record = _record(rules, request, rule, checks)
     if rule is None:  # a validated rule set ends every stage with a catch-all; a stage it lacks has no rules
         record.explanation = f"no rule of stage {request.stage} matched → the pool"

@@ -18,6 +18,7 @@ from typing import Any
 
 from services.router import store
 from services.router.domain import (
+    REENGAGED_SKIPS,
     Board,
     Exclusion,
     Request,
@@ -531,7 +532,8 @@ class Router:
         teams: set[str] = set()
         reps: set[str] = set()
         for request in requests:
-            rule = rules.first_match(dict(request.facts), request.stage)
+            skip = REENGAGED_SKIPS if request.reason == "reengaged" else frozenset()
+            rule, _ = rules.evaluate(dict(request.facts), request.stage, skip_targets=skip)
             if rule is None or rule.target_id is None:
                 continue
             if rule.target == "rep":

@@ -239,11 +239,20 @@ class RuleSet(BaseModel):
     def first_match(self, facts: Mapping[str, Any], stage: str = "intake") -> Rule | None:
         return next((rule for rule in self.by_stage.get(stage, ()) if rule.matches(facts)), None)
 
-    def evaluate(self, facts: Mapping[str, Any], stage: str = "intake") -> tuple[Rule | None, list[RuleCheck]]:
-        """The first matching rule of `stage`, and every rule checked up to and including it, with why."""
+    def evaluate(
+        self, facts: Mapping[str, Any], stage: str = "intake", *, skip_targets: frozenset[str] = frozenset()
+    ) -> tuple[Rule | None, list[RuleCheck]]:
+        """The first matching rule of `stage`, and every rule checked up to and including it, with why.
+
+        A matching rule whose target is in `skip_targets` is recorded as passed over and the next one tried
+        (a re-engaged lead goes to sales, not back to the nurture track it came from).
+        """
         checks: list[RuleCheck] = []
         for rule in self.by_stage.get(stage, ()):
             check = rule.check(facts)
+            if check.matched and rule.target in skip_targets:
+                checks.append(RuleCheck(rule_id=rule.id, matched=False, why=f"matches, but {check.why}: skipped"))
+                continue
             checks.append(check)
             if check.matched:
                 return rule, checks

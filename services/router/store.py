@@ -173,7 +173,7 @@ async def load_board(
 ) -> Board:
     """Lock the reps' state rows (in rep id order: no deadlock between instances) and read what deciding needs."""
     reps = sorted(set(rep_ids))
-    board = Board()
+    board = Board(strict=True)
     if reps:
         await fetch_binary(
             conn,

@@ -480,3 +480,15 @@ def test_a_rule_requiring_a_skill_passes_over_reps_without_it(router_db: str, tm
     passed = {c["rep_id"]: c for c in events[0]["decision"]["candidates"]}
     assert passed["r2"]["code"] == "skill_mismatch"
     assert passed["r2"]["reason"] == "skill mismatch: lacks erp"
+
+
+def test_a_re_engaged_lead_goes_to_sales_not_back_to_its_nurture_track(harness: Harness) -> None:
+    [(_, payload, lead_id)] = lead_batch(1, grade="D")
+    [deferred] = of(harness.run([(topics.LEADS_SCORED, payload, lead_id)]), topics.LEADS_DEFERRED)
+    assert deferred["rule_id"] == "d-nurture"
+    events = harness.run([(topics.LEADS_SCORED, {**payload, "reason": "reengaged"}, lead_id)])
+    [again] = assigned(events)
+    assert (again["rule_id"], again["reason"]) == ("east", "reengaged")
+    skipped = again["decision"]["rules_checked"][0]
+    assert (skipped["rule_id"], skipped["matched"]) == ("d-nurture", False)
+    assert skipped["why"].endswith("skipped")
