@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run stop status test test-unit test-fast bench bench-ingest bench-dedup bench-scoring bench-router lint schemas clean
+.PHONY: setup run stop status test test-unit test-fast bench bench-ingest bench-dedup bench-scoring bench-router bench-nurture lint schemas clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,7 @@ bench: setup  ## throughput and latency, with the same run's passthrough baselin
 	$(PY) -m bench.dedup
 	$(PY) -m bench.scoring
 	$(PY) -m bench.router
+	$(PY) -m bench.nurture
 
 bench-ingest: setup  ## ingest alone: via Kafka and via the HTTP batch endpoint
 	$(PY) -m bench.ingest
@@ -44,6 +45,9 @@ bench-dedup: setup  ## dedup with 1,000,000 leads in its index: decision time pe
 
 bench-router: setup  ## router: routing decisions/s (1 and 2 workers) and the decision time per lead
 	$(PY) -m bench.router
+
+bench-nurture: setup  ## nurture: timer firings/s (1 and 2 workers), lateness, memory with 1,000,000 pending timers
+	$(PY) -m bench.nurture
 
 bench-scoring: setup  ## scoring throughput (1 and 2 workers); consumer lag while it retrains on 100,000 outcomes
 	$(PY) -m bench.scoring

@@ -83,9 +83,17 @@ async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) 
             return 0
         follow_ups: list[dict[str, Any]] = []
         done: dict[str, int] = {}
+        broken: list[int] = []
         for timer in fired:
-            what = fire(uow, timer, follow_ups)
+            try:
+                what = fire(uow, timer, follow_ups)
+            except Exception:  # noqa: BLE001 -- one broken row must not stop every timer behind it
+                broken.append(timer.id)
+                log.exception("timer_failed", timer_id=timer.id, kind=timer.kind)
+                what = "failed"
             done[what] = done.get(what, 0) + 1
+        if broken:  # kept, marked, for an operator: never retried in a loop, never silently dropped
+            uow.defer("UPDATE nurture.timers SET status = 'failed' WHERE id = ANY(%b::bigint[])", [broken])
         await _follow_up(uow, policy, follow_ups)
         rows = await uow.flush_outbox()
     log.info("timers_fired", count=len(fired), **done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -26,6 +27,8 @@ def is_transient(exc: BaseException) -> bool:
     """Database or broker unavailable, deadlocks, timeouts: worth retrying as they are."""
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True  # connection loss, deadlock, serialization failure (psycopg maps them here)
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True  # the same, raised by psycopg itself on the set-based statements (fetch_binary, pipelines)
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, KafkaConnectionError | KafkaTimeoutError):

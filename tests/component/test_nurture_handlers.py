@@ -307,3 +307,26 @@ def test_a_nurtured_lead_that_converts_gets_no_more_touches(harness: Harness) ->
     converted = {"lead_id": lead, "kind": "converted", "at": MONDAY_10.isoformat()}
     harness.send(topics.SALES_ACTIVITY, converted, lead)
     assert harness.at(MONDAY_10 + timedelta(days=30)) == []
+
+
+def test_a_broken_timer_is_marked_failed_and_the_others_still_fire(harness: Harness) -> None:
+    leads = [str(uuid.uuid4()) for _ in range(20)]
+    asyncio.run(_bulk_timers(harness.url, leads))
+    broken = {"kind": "touch", "key": "broken", "lead_id": uuid.uuid4(), "correlation_id": uuid.uuid4(),
+              "due_at": MONDAY_10 - timedelta(minutes=1), "payload": {}}  # fmt: skip
+    asyncio.run(_insert(harness.url, [broken]))
+    events = harness.at(MONDAY_10 + timedelta(hours=1))
+    assert len(events) == 20
+    statuses = dict(sql_rows(harness.url, "SELECT status, count(*) FROM nurture.timers GROUP BY 1"))
+    assert statuses == {"fired": 20, "failed": 1}
+
+
+async def _insert(url: str, rows: list[dict[str, Any]]) -> None:
+    from shared.runtime.db import fetch_binary  # noqa: PLC0415
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await fetch_binary(conn, *store.start_timers(rows, MONDAY_10))
+    finally:
+        await engine.dispose()

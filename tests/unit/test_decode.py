@@ -105,3 +105,13 @@ def test_payload_model_is_checked_against_its_own_topic() -> None:
     error = poison(json.dumps(raw).encode(), LeadScored, topics.LEADS_SCORED)
     assert error.code == "invalid_payload"
     assert "grade" in error.message
+
+
+def test_psycopg_connection_loss_and_deadlocks_are_transient_not_poison() -> None:
+    import psycopg  # noqa: PLC0415
+
+    from shared.runtime.errors import is_transient  # noqa: PLC0415
+
+    assert is_transient(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert is_transient(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert not is_transient(psycopg.errors.UniqueViolation("duplicate key"))
