@@ -87,7 +87,7 @@ async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) 
         for timer in fired:
             try:
                 what = fire(uow, timer, follow_ups)
-            except Exception:  # noqa: BLE001 -- one broken row must not stop every timer behind it
+            except Exception:
                 broken.append(timer.id)
                 log.exception("timer_failed", timer_id=timer.id, kind=timer.kind)
                 what = "failed"
