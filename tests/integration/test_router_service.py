@@ -4,6 +4,7 @@ hold within 1%, caps hold, nothing is assigned twice; a rep going offline stops 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -141,3 +142,31 @@ def test_a_rep_going_offline_mid_stream_stops_receiving_within_one_batch(routers
     assert later, "no lead was routed after the status: the test shows nothing"
     assert [lead for lead in later if owner.get(lead) == "r1"] == []
     assert Counter(owner[event_of[e]] for e, at in processed if at < status_at).get("r1", 0) > 0
+
+
+def test_rules_are_hot_reloaded_versions_kept_and_a_broken_file_refused(routers: Pipeline, tmp_path: Path) -> None:
+    rules = Path(routers.env["ROUTER_RULES_FILE"])
+    asyncio.run(publish(routers.bootstrap, topics.LEADS_SCORED, leads(20, "cn-east")))
+    wait_for_count(routers.database_url, "SELECT count(*) FROM router.decisions", 20, timeout=120)
+    rules.write_text(RULES.replace('version: "fairness-1"', 'version: "fairness-2"'), encoding="utf-8")
+    log = routers.logdir / "router.log"
+    deadline = time.monotonic() + 60
+    while log.read_text(encoding="utf-8").count('"router_rules_reloaded"') < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)  # both router processes reload
+    rules.write_text(RULES.replace("team: weighted", "team: nowhere"), encoding="utf-8")  # unknown team: refused
+    while '"router_rules_rejected"' not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    asyncio.run(publish(routers.bootstrap, topics.LEADS_SCORED, leads(20, "cn-east")))
+    wait_for_count(routers.database_url, "SELECT count(*) FROM router.decisions", 40, timeout=120)
+    versions = dict(
+        sql_rows(routers.database_url, "SELECT split_part(version, '+', 1), count(*) FROM router.rule_sets GROUP BY 1")
+    )
+    assert versions == {"fairness-1": 1, "fairness-2": 1}  # every version the router ran with, once
+    used = sql_rows(
+        routers.database_url,
+        "SELECT split_part(rule_set_version, '+', 1), count(*) FROM router.decisions GROUP BY 1 ORDER BY 1",
+    )
+    assert used == [("fairness-1", 20), ("fairness-2", 20)]  # the broken file changed nothing
+    rejected = next(line for line in log.read_text(encoding="utf-8").splitlines() if "router_rules_rejected" in line)
+    assert "nowhere" in rejected
+    assert ".yaml:" in rejected  # names the file and line
