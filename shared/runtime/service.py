@@ -84,9 +84,12 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
 
     async def start() -> None:
         await _start(spec, ctx)
+        # The relay and the service's loops (nurture's timers) need only Postgres and the producer: they run
+        # while the consumer is still joining its group (after a crash, a session timeout and a rebalance).
+        _start_loops(spec, ctx, tasks)
 
-    async def start_loops() -> None:
-        await _start_loops(spec, ctx, tasks)
+    async def started() -> None:
+        tune_gc(spec.settings.gc_threshold)  # once everything start-up creates exists: freeze it
 
     async def stop() -> None:
         await _stop(ctx, tasks)
@@ -100,7 +103,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
         ],
         logger=logging.getLogger("faststream"),
         on_startup=[start],
-        after_startup=[start_loops],
+        after_startup=[started],
         on_shutdown=[stop],
     )
 
@@ -186,11 +189,10 @@ def tune_gc(threshold: int) -> None:
         gc.freeze()
 
 
-async def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
+def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
     if ctx.outbox is None:
         raise RuntimeError("loops started before the service")
     s = spec.settings
-    tune_gc(s.gc_threshold)
     tasks.append(asyncio.create_task(ctx.outbox.relay_forever(s.relay_interval_s, s.relay_grace_s)))
     tasks.extend(asyncio.create_task(loop(ctx)) for loop in spec.loops)
 
