@@ -533,7 +533,7 @@ class Router:
         reps: set[str] = set()
         for request in requests:
             skip = REENGAGED_SKIPS if request.reason == "reengaged" else frozenset()
-            rule, _ = rules.evaluate(dict(request.facts), request.stage, skip_targets=skip)
+            rule = rules.first_match(request.facts, request.stage, skip_targets=skip)
             if rule is None or rule.target_id is None:
                 continue
             if rule.target == "rep":

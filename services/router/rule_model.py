@@ -236,8 +236,13 @@ class RuleSet(BaseModel):
     def rules_of(self, stage: str = "intake") -> tuple[Rule, ...]:
         return self.by_stage.get(stage, ())
 
-    def first_match(self, facts: Mapping[str, Any], stage: str = "intake") -> Rule | None:
-        return next((rule for rule in self.by_stage.get(stage, ()) if rule.matches(facts)), None)
+    def first_match(
+        self, facts: Mapping[str, Any], stage: str = "intake", *, skip_targets: frozenset[str] = frozenset()
+    ) -> Rule | None:
+        """The rule `evaluate` would pick, without recording why (cheap: for planning which reps to lock)."""
+        return next(
+            (r for r in self.by_stage.get(stage, ()) if r.target not in skip_targets and r.matches(facts)), None
+        )
 
     def evaluate(
         self, facts: Mapping[str, Any], stage: str = "intake", *, skip_targets: frozenset[str] = frozenset()
