@@ -34,14 +34,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.pipeline import percentiles, run_passthrough
-from bench.scoring import _commit, _error_events, _median_run, _scalar, drop_database
+from bench.scoring import _commit, _error_events, _median_run, drop_database, span, wait_processed
 from cli.embedded import REPO_ROOT
 from services.router import store
 from services.router.handlers import Router
@@ -50,7 +49,7 @@ from shared.runtime.clock import SystemClock
 from shared.runtime.consumer import consumer_record, decode_record
 from shared.runtime.db import Inbound, UnitOfWork, create_engine, producer_name
 from shared.runtime.migrations import upgrade_to_head
-from shared.runtime.settings import libpq_url, normalise_database_url
+from shared.runtime.settings import normalise_database_url
 from shared.schemas import topics
 from shared.schemas.envelope import Envelope, make_envelope
 from shared.schemas.events import PAYLOADS
@@ -166,8 +165,8 @@ def run_throughput(  # noqa: PLR0913 -- the run's inputs
         pipe.start(["router"])
         try:
             pipe.wait_healthy()
-            count = _wait_processed(url, n, timeout=max(180.0, n / 100))
-            span = _span(url)
+            count = wait_processed(url, n, timeout=max(180.0, n / 100), service="router")
+            seconds = span(url, "router")
         finally:
             pipe.stop()
         stats = _run_stats(url, pipe)
@@ -175,32 +174,11 @@ def run_throughput(  # noqa: PLR0913 -- the run's inputs
             **stats,
             "messages": count,
             "complete": stats["decisions"] == n,
-            "seconds": span,
-            "per_second": stats["decisions"] / span if span else 0.0,
+            "seconds": seconds,
+            "per_second": stats["decisions"] / seconds if seconds else 0.0,
         }
     finally:
         drop_database(server, url)
-
-
-def _wait_processed(database_url: str, expected: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    count = 0
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            count = _scalar(conn, "SELECT count(*) FROM router.processed_events")
-            if count >= expected:
-                break
-            time.sleep(0.1)
-    return count
-
-
-def _span(database_url: str) -> float:
-    """Seconds between the first and last committed batch, plus one average batch (as bench.scoring measures)."""
-    [(first, last, batches)] = sql_rows(
-        database_url,
-        "SELECT min(processed_at), max(processed_at), count(DISTINCT processed_at) FROM router.processed_events",
-    )
-    return float((last - first).total_seconds() * (batches / max(batches - 1, 1)))
 
 
 def _halves(database_url: str) -> list[float]:

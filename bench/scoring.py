@@ -287,8 +287,8 @@ def run_throughput(
         pipe.start(["scoring"])
         try:
             pipe.wait_healthy()
-            count = _wait_processed(url, n, timeout=max(180.0, n / 100))
-            span = _span(url)
+            count = wait_processed(url, n, timeout=max(180.0, n / 100))
+            seconds = span(url)
         finally:
             pipe.stop()
         stats = _run_stats(url, pipe)
@@ -296,19 +296,20 @@ def run_throughput(
             **stats,
             "messages": count,
             "complete": count >= n,
-            "seconds": span,
-            "per_second": count / span if span else 0.0,
+            "seconds": seconds,
+            "per_second": count / seconds if seconds else 0.0,
         }
     finally:
         drop_database(server, url)
 
 
-def _wait_processed(database_url: str, expected: int, timeout: float) -> int:
+def wait_processed(database_url: str, expected: int, timeout: float, service: str = "scoring") -> int:
+    """Poll the service's inbox until `expected` events are processed (or the timeout); the count reached."""
     deadline = time.monotonic() + timeout
     count = 0
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         while time.monotonic() < deadline:
-            count = _scalar(conn, "SELECT count(*) FROM scoring.processed_events")
+            count = _scalar(conn, f"SELECT count(*) FROM {service}.processed_events")
             if count >= expected:
                 break
             time.sleep(0.1)
@@ -321,11 +322,11 @@ def _scalar(conn: psycopg.Connection[Any], query: str) -> Any:
     return row[0]
 
 
-def _span(database_url: str) -> float:
+def span(database_url: str, service: str = "scoring") -> float:
     """Seconds between the first and last committed batch, plus one average batch (as bench.dedup measures)."""
     [(first, last, batches)] = sql_rows(
         database_url,
-        "SELECT min(processed_at), max(processed_at), count(DISTINCT processed_at) FROM scoring.processed_events",
+        f"SELECT min(processed_at), max(processed_at), count(DISTINCT processed_at) FROM {service}.processed_events",
     )
     return float((last - first).total_seconds() * (batches / max(batches - 1, 1)))
 
@@ -692,11 +693,11 @@ def analyse(  # noqa: PLR0913 -- the run's records
         "after the lag was back to steady": (marks["recovered"] or marks["stream_ended"], marks["stream_ended"]),
     }
     summary = {}
-    for name, span in windows.items():
-        if span is None:
+    for name, window in windows.items():
+        if window is None:
             summary[name] = _union(times, samples, [(r["start_t"] + origin, r["end_t"] + origin) for r in retrains])
-        elif span[1] > span[0]:
-            summary[name] = _window(times, samples, *span)
+        elif window[1] > window[0]:
+            summary[name] = _window(times, samples, *window)
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(times) if origin <= a <= marks["stream_ended"]]
     return {
         "rate": args.rate,
