@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.runtime.db import fetch_binary, runtime_tables
+from shared.runtime.db import fetch_binary, rows_statement, runtime_tables
 
 metadata = MetaData(schema="nurture")
 tables = runtime_tables(metadata)
@@ -80,10 +79,6 @@ LEAD_COLUMNS = (
     "lead_id", "status", "assignment_id", "rep_id", "team_id", "grade", "assigned_at", "may_email", "track",
     "enrolment", "engagement", "engaged_at", "reengaged_at", "updated_at",
 )  # fmt: skip
-_LEAD_TYPES = (
-    "uuid", "text", "uuid", "text", "text", "text", "timestamptz", "bool", "text", "text", "float8", "timestamptz",
-    "timestamptz", "timestamptz",
-)  # fmt: skip
 
 
 async def lock_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -102,31 +97,26 @@ async def lock_leads(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID]) -> di
 
 def save_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     sets = ", ".join(f"{c} = excluded.{c}" for c in LEAD_COLUMNS[1:])
-    return (
-        f"INSERT INTO nurture.leads ({', '.join(LEAD_COLUMNS)}) SELECT * FROM unnest("
-        + ", ".join(f"%b::{t}[]" for t in _LEAD_TYPES)
-        + f") ON CONFLICT (lead_id) DO UPDATE SET {sets}",
-        [[row[c] for row in rows] for c in LEAD_COLUMNS],
+    return rows_statement(
+        leads, [{c: row[c] for c in LEAD_COLUMNS} for row in rows], f"ON CONFLICT (lead_id) DO UPDATE SET {sets}"
     )
+
+
+TIMER_COLUMNS = ("kind", "key", "lead_id", "assignment_id", "rep_id", "team_id", "correlation_id", "due_at", "payload")
 
 
 def start_timers(rows: Sequence[dict[str, Any]], now: datetime) -> tuple[str, list[Any]]:
     """Pending timers; a key already there (a redelivered event) starts nothing."""
-    return (
-        (
-            "INSERT INTO nurture.timers (kind, key, lead_id, assignment_id, rep_id, team_id, correlation_id, due_at,"
-            " status, payload, created_at) SELECT k, y, l, a, r, t, c, d, 'pending', p, %b FROM unnest(%b::text[],"
-            " %b::text[], %b::uuid[], %b::uuid[], %b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::jsonb[])"
-            " AS u(k, y, l, a, r, t, c, d, p) ON CONFLICT (key) DO NOTHING"
-        ),
-        [
-            now,
-            *([row.get(c) for row in rows] for c in ("kind", "key", "lead_id", "assignment_id", "rep_id", "team_id")),
-            [row["correlation_id"] for row in rows],
-            [row["due_at"] for row in rows],
-            [Jsonb(row.get("payload", {})) for row in rows],
-        ],
-    )
+    records = [
+        {
+            **{c: row.get(c) for c in TIMER_COLUMNS},
+            "payload": row.get("payload") or {},
+            "status": "pending",
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    return rows_statement(timers, records, "ON CONFLICT (key) DO NOTHING")
 
 
 def stop_timers(lead_ids: Sequence[uuid.UUID], kinds: Sequence[str], now: datetime) -> tuple[str, list[Any]]:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -33,7 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.router.domain import Board, Exclusion, RepLoad
-from shared.runtime.db import fetch_binary, runtime_tables
+from shared.runtime.db import fetch_binary, rows_statement, runtime_tables
 
 metadata = MetaData(schema="router")
 tables = runtime_tables(metadata)
@@ -279,67 +278,24 @@ def save_board(board: Board, now: datetime) -> list[tuple[str, list[Any]]]:
             )
         )
     if board.changed_pointers:
-        keys = sorted(board.changed_pointers)
+        rows = [
+            {"team_id": t, "rep_id": r, "pointer": board.pointers[(t, r)]} for t, r in sorted(board.changed_pointers)
+        ]
         statements.append(
-            (
-                (
-                    "INSERT INTO router.rr_pointers (team_id, rep_id, pointer)"
-                    " SELECT * FROM unnest(%b::text[], %b::text[], %b::float8[])"
-                    " ON CONFLICT (team_id, rep_id) DO UPDATE SET pointer = excluded.pointer"
-                ),
-                [[t for t, _ in keys], [r for _, r in keys], [board.pointers[k] for k in keys]],
-            )
+            rows_statement(rr_pointers, rows, "ON CONFLICT (team_id, rep_id) DO UPDATE SET pointer = excluded.pointer")
         )
     if board.changed_owners:
-        companies = sorted(board.changed_owners)
-        statements.append(
-            (
-                (
-                    "INSERT INTO router.company_owners (company_key, rep_id, lead_id, updated_at)"
-                    " SELECT k, r, l, %b FROM unnest(%b::text[], %b::text[], %b::uuid[]) AS u(k, r, l)"
-                    " ON CONFLICT (company_key) DO UPDATE SET rep_id = excluded.rep_id, lead_id = excluded.lead_id,"
-                    " updated_at = excluded.updated_at"
-                ),
-                [
-                    now,
-                    companies,
-                    [board.changed_owners[k][0] for k in companies],
-                    [board.changed_owners[k][1] for k in companies],
-                ],
-            )
-        )
+        rows = [
+            {"company_key": k, "rep_id": rep, "lead_id": lead, "updated_at": now}
+            for k, (rep, lead) in sorted(board.changed_owners.items())
+        ]
+        statements.append(rows_statement(company_owners, rows, _upsert("company_key", rows[0])))
     return statements
 
 
 def insert_assignments(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     """New active assignments (the unique index refuses a second active one for a lead: the batch fails)."""
-    return (
-        (
-            "INSERT INTO router.assignments (assignment_id, lead_id, rep_id, team_id, rule_id, rule_set_version,"
-            " strategy, attempt, reason, status, decision, created_at)"
-            " SELECT a, l, r, t, ru, v, s, n, re, 'active', d, %b FROM unnest(%b::uuid[], %b::uuid[], %b::text[],"
-            " %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::text[], %b::jsonb[])"
-            " AS u(a, l, r, t, ru, v, s, n, re, d)"
-        ),
-        [
-            rows[0]["created_at"],
-            *(
-                [row[c] for row in rows]
-                for c in (
-                    "assignment_id",
-                    "lead_id",
-                    "rep_id",
-                    "team_id",
-                    "rule_id",
-                    "rule_set_version",
-                    "strategy",
-                    "attempt",
-                    "reason",
-                )
-            ),
-            [Jsonb(row["decision"]) for row in rows],
-        ],
-    )
+    return rows_statement(assignments, [{**row, "status": "active"} for row in rows])
 
 
 def close_assignments(rows: Sequence[tuple[uuid.UUID, str]], now: datetime) -> tuple[str, list[Any]]:
@@ -361,71 +317,15 @@ def accept_assignments(ids: Sequence[uuid.UUID], now: datetime) -> tuple[str, li
 
 
 def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
-    cols = (
-        "lead_id", "status", "team_id", "owner_rep_id", "grade", "facts", "updated_at", "stage", "company_key",
-        "rejections", "assignment_id", "routed_at",
-    )  # fmt: skip
-    types = (
-        "uuid",
-        "text",
-        "text",
-        "text",
-        "text",
-        "jsonb",
-        "timestamptz",
-        "text",
-        "text",
-        "int",
-        "uuid",
-        "timestamptz",
-    )
-    sets = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
-    return (
-        f"INSERT INTO router.leads ({', '.join(cols)}) SELECT * FROM unnest("
-        + ", ".join(f"%b::{t}[]" for t in types)
-        + f") ON CONFLICT (lead_id) DO UPDATE SET {sets}",
-        [[Jsonb(r[c]) if c == "facts" else r[c] for r in rows] for c in cols],
-    )
+    return rows_statement(leads, rows, _upsert("lead_id", rows[0]))
 
 
 def insert_decisions(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
-    return (
-        (
-            "INSERT INTO router.decisions (lead_id, outcome, assignment_id, rule_id, rule_set_version, reason, record,"
-            " decided_at) SELECT * FROM unnest(%b::uuid[], %b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[],"
-            " %b::jsonb[], %b::timestamptz[])"
-        ),
-        [
-            [r["lead_id"] for r in rows],
-            [r["outcome"] for r in rows],
-            [r["assignment_id"] for r in rows],
-            [r["rule_id"] for r in rows],
-            [r["rule_set_version"] for r in rows],
-            [r["reason"] for r in rows],
-            [Jsonb(r["record"]) for r in rows],
-            [r["decided_at"] for r in rows],
-        ],
-    )
+    return rows_statement(decisions, rows)
 
 
 def pool_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
-    return (
-        (
-            "INSERT INTO router.pool (lead_id, reason, rule_id, pooled_at, rule_set_version, previous_rep_id)"
-            " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])"
-            " ON CONFLICT (lead_id) DO UPDATE SET reason = excluded.reason, rule_id = excluded.rule_id,"
-            " pooled_at = excluded.pooled_at, rule_set_version = excluded.rule_set_version,"
-            " previous_rep_id = excluded.previous_rep_id"
-        ),
-        [
-            [r["lead_id"] for r in rows],
-            [r["reason"] for r in rows],
-            [r["rule_id"] for r in rows],
-            [r["pooled_at"] for r in rows],
-            [r["rule_set_version"] for r in rows],
-            [r["previous_rep_id"] for r in rows],
-        ],
-    )
+    return rows_statement(pool, rows, _upsert("lead_id", rows[0]))
 
 
 def unpool(lead_ids: Sequence[uuid.UUID]) -> tuple[str, list[Any]]:
@@ -434,28 +334,36 @@ def unpool(lead_ids: Sequence[uuid.UUID]) -> tuple[str, list[Any]]:
 
 def exclude(rows: Sequence[tuple[uuid.UUID, str, str, datetime | None]], now: datetime) -> tuple[str, list[Any]]:
     """(lead, rep, reason, until): the rep may not get (or re-claim) the lead until then (None: for good)."""
-    return (
-        (
-            "INSERT INTO router.exclusions (lead_id, rep_id, reason, until, created_at)"
-            " SELECT l, r, w, u, %b FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[]) AS x(l, r, w, u)"
-            " ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = excluded.reason, until = excluded.until"
-        ),
-        [now, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]],
-    )
+    records = [
+        {"lead_id": lead, "rep_id": rep, "reason": why, "until": until, "created_at": now}
+        for lead, rep, why, until in rows
+    ]
+    suffix = "ON CONFLICT (lead_id, rep_id) DO UPDATE SET reason = excluded.reason, until = excluded.until"
+    return rows_statement(exclusions, records, suffix)
 
 
 def set_status(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
     """Availability from sales.rep_status.v1; an event older than the one applied is ignored."""
-    return (
-        (
-            "INSERT INTO router.rep_state (rep_id, status, status_until, status_reason, status_at)"
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[])"
-            " ON CONFLICT (rep_id) DO UPDATE SET status = excluded.status, status_until = excluded.status_until,"
-            " status_reason = excluded.status_reason, status_at = excluded.status_at, updated_at = now()"
-            " WHERE router.rep_state.status_at IS NULL OR router.rep_state.status_at <= excluded.status_at"
-        ),
-        [[r[c] for r in rows] for c in ("rep_id", "status", "until", "reason", "at")],
+    return rows_statement(
+        rep_state,
+        [
+            {
+                "rep_id": r["rep_id"],
+                "status": r["status"],
+                "status_until": r["until"],
+                "status_reason": r["reason"],
+                "status_at": r["at"],
+            }
+            for r in rows
+        ],
+        _upsert("rep_id", {"status": 0, "status_until": 0, "status_reason": 0, "status_at": 0})
+        + " WHERE router.rep_state.status_at IS NULL OR router.rep_state.status_at <= excluded.status_at",
     )
+
+
+def _upsert(key: str, row: dict[str, Any]) -> str:
+    """ON CONFLICT (key) DO UPDATE SET every other column of the row to the new value."""
+    return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in row if c != key)
 
 
 async def remember_rule_set(conn: AsyncConnection, version: str, text: str, now: datetime) -> None:
