@@ -8,6 +8,7 @@ from faststream.asgi import AsgiFastStream
 
 from services.dedup import store
 from services.dedup.handlers import DedupHandler
+from services.dedup.metrics import dedup_metrics
 from services.dedup.settings import DedupSettings
 from shared.runtime.consumer import TopicHandler
 from shared.runtime.service import ServiceSpec, build_app
@@ -28,5 +29,6 @@ def create_app(settings: DedupSettings | None = None) -> AsgiFastStream:
                 topics.DEDUP_COMMANDS: TopicHandler(handler.on_command, events.DedupCommand),
             },
             migrations=Path(__file__).parent / "migrations",
+            domain_metrics=dedup_metrics,
         )
     )

@@ -11,6 +11,7 @@ from services.ingest import api, store
 from services.ingest.channels import ChannelRegistry
 from services.ingest.domain import IngestRules
 from services.ingest.handlers import IngestHandler
+from services.ingest.metrics import ingest_metrics
 from services.ingest.settings import IngestSettings
 from shared.normalise import load_tables
 from shared.runtime.consumer import TopicHandler
@@ -47,5 +48,6 @@ def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
             migrations=Path(__file__).parent / "migrations",
             on_start=on_start,
             http_routes=http_routes,
+            domain_metrics=ingest_metrics,
         )
     )

@@ -65,6 +65,8 @@ def _keyed(uow: UnitOfWork, message: Inbound, result: Accepted, seen: store.Seen
 
 
 def _ingested(uow: UnitOfWork, message: Inbound, result: Accepted) -> None:
+    # Capture → outcome latency starts here: when the channel published it (never later than now, for skewed clocks).
+    result.payload["received_at"] = min(message.envelope.occurred_at, uow.now())
     uow.emit(topics.LEADS_INGESTED, result.payload, lead_id=result.lead_id, cause=message)
     uow.outcome(message, "ingested")
     uow.reply(message, Reply("accepted", result.lead_id))

@@ -6,15 +6,17 @@ import asyncio
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
+from prometheus_client import CollectorRegistry
 
 from services.nurture import store
 from services.nurture.handlers import Nurture
+from services.nurture.metrics import NurtureMetrics
 from services.nurture.policy import PolicyFile
 from services.nurture.settings import NurtureSettings
 from services.nurture.timers import fire_due_once
 from shared.runtime.consumer import TopicHandler
 from shared.runtime.logging import get_logger
-from shared.runtime.loops import drain_forever
+from shared.runtime.loops import drain_forever, gauges_forever
 from shared.runtime.service import ServiceContext, ServiceSpec, build_app
 from shared.schemas import events, topics
 
@@ -26,6 +28,15 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
     s = settings or NurtureSettings()
     policy = PolicyFile(s.policy_file)  # a bad policy stops the start, naming the line
     nurture = Nurture(policy)
+    metrics: NurtureMetrics
+
+    def domain_metrics(registry: CollectorRegistry) -> NurtureMetrics:
+        nonlocal metrics
+        metrics = NurtureMetrics(registry)
+        return metrics
+
+    async def observe_timers(ctx: ServiceContext) -> None:
+        await gauges_forever(ctx, metrics.observe_timers, s.gauges_interval_s)
 
     async def timers(ctx: ServiceContext) -> None:
         await drain_forever(
@@ -57,6 +68,7 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
                 topics.MARKETING_ENGAGEMENT: TopicHandler(nurture.on_marketing_engagement, events.MarketingEngagement),
             },
             migrations=Path(__file__).parent / "migrations",
-            loops=[timers, watch_policy],
+            loops=[timers, watch_policy, observe_timers],
+            domain_metrics=domain_metrics,
         )
     )

@@ -42,7 +42,7 @@ def _new_lead(lead_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     return {
         "lead_id": lead_id, "status": "new", "assignment_id": None, "rep_id": None, "team_id": None, "grade": None,
         "assigned_at": None, "may_email": False, "track": None, "enrolment": None, "engagement": 0.0,
-        "engaged_at": None, "reengaged_at": None, "updated_at": now,
+        "engaged_at": None, "reengaged_at": None, "updated_at": now, "follow_up_due_at": None, "contacted_at": None,
     }  # fmt: skip
 
 
@@ -87,6 +87,7 @@ class _Batch:
         """Start a nurture track: a touch per step (only with marketing consent), then its end."""
         enrolment = f"{lead['lead_id']}/{name}/{message.event_id}"
         lead.update(status="nurturing", track=name, enrolment=enrolment)
+        self.uow.tally("enrolment", name)
         due = at
         for number, step in enumerate(track.steps, start=1):
             due += step.delay
@@ -101,6 +102,15 @@ class _Batch:
             correlation_id=message.envelope.correlation_id, due_at=due + track.grace,
             payload={"track": name, "steps": len(track.steps), "touched": lead["may_email"]},
         )  # fmt: skip
+
+
+def _first_contact(uow: UnitOfWork, lead: dict[str, Any], at: datetime) -> None:
+    """The assignment's first follow-up: "SLA met" when it came before the deadline (counted once)."""
+    if lead["contacted_at"] is None:
+        lead["contacted_at"] = at
+        due = lead["follow_up_due_at"]
+        if due is None or at <= due:
+            uow.tally("met")
 
 
 class Nurture:
@@ -136,6 +146,8 @@ class Nurture:
             sla = policy.sla(grade, assigned.team_id)
             calendar = policy.calendar(assigned.rep_id)
             breach_at = calendar.add_working(at, sla.deadline) if sla.working_time else at + sla.deadline
+            lead.update(follow_up_due_at=breach_at, contacted_at=None)
+            uow.tally("clock", grade or "none")
             common = {
                 "lead_id": assigned.lead_id, "assignment_id": assigned.assignment_id, "rep_id": assigned.rep_id,
                 "team_id": assigned.team_id, "correlation_id": message.envelope.correlation_id,
@@ -181,6 +193,7 @@ class Nurture:
             lead = batch.lead(activity.lead_id)
             if activity.kind in FOLLOWED_UP:
                 batch.stop(activity.lead_id, (*store.SLA_KINDS, "protection"))
+                _first_contact(uow, lead, activity.at)
                 assigned_at = lead["assigned_at"] or activity.at
                 until = min(activity.at + policy.protection.extend_by, assigned_at + policy.protection.max)
                 batch.start(

@@ -67,6 +67,8 @@ leads = Table(
     Column("engaged_at", DateTime(timezone=True)),
     Column("reengaged_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("follow_up_due_at", DateTime(timezone=True)),
+    Column("contacted_at", DateTime(timezone=True)),
 )
 
 SLA_KINDS = ("sla_warn", "sla_breach")
@@ -77,7 +79,7 @@ ALL_KINDS = (*OWNER_KINDS, *TRACK_KINDS, *POOL_KINDS)
 
 LEAD_COLUMNS = (
     "lead_id", "status", "assignment_id", "rep_id", "team_id", "grade", "assigned_at", "may_email", "track",
-    "enrolment", "engagement", "engaged_at", "reengaged_at", "updated_at",
+    "enrolment", "engagement", "engaged_at", "reengaged_at", "updated_at", "follow_up_due_at", "contacted_at",
 )  # fmt: skip
 
 

@@ -37,6 +37,8 @@ def fire(uow: UnitOfWork, timer: Any, pending: list[dict[str, Any]]) -> str:
         uow.emit(topics.LEADS_SLA_WARNED, warned, **common)
         return "warned"
     if timer.kind in {"sla_breach", "protection", "no_deal"}:
+        if timer.kind == "sla_breach":
+            uow.tally("breach", payload.get("then", "reassign"))
         reason = {
             "sla_breach": "no follow-up before the deadline",
             "protection": "protection expired without a further follow-up",
@@ -84,7 +86,10 @@ async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) 
         follow_ups: list[dict[str, Any]] = []
         done: dict[str, int] = {}
         broken: list[int] = []
+        now = ctx.clock.now()
         for timer in fired:
+            uow.tally("fired", timer.kind)
+            uow.tally("lateness", value=max((now - timer.due_at).total_seconds(), 0.0))
             try:
                 what = fire(uow, timer, follow_ups)
             except Exception:
@@ -96,6 +101,8 @@ async def fire_due_once(ctx: ServiceContext, policy: Policy, limit: int = 1000) 
             uow.defer("UPDATE nurture.timers SET status = 'failed' WHERE id = ANY(%b::bigint[])", [broken])
         await _follow_up(uow, policy, follow_ups)
         rows = await uow.flush_outbox()
+    if ctx.domain is not None:
+        ctx.domain.committed(uow)
     log.info("timers_fired", count=len(fired), **done)
     await ctx.outbox.publish(rows)
     return len(fired)
@@ -128,6 +135,7 @@ async def _follow_up(uow: UnitOfWork, policy: Policy, follow_ups: list[dict[str,
             continue  # claimed, re-engaged or re-routed meanwhile
         name, track = found
         enrolment = f"{timer.lead_id}/{name}/timer-{timer.id}"
+        uow.tally("enrolment", name)
         lead.update(status="nurturing", track=name, enrolment=enrolment, updated_at=now)
         due = now
         for number, step in enumerate(track.steps, start=1):

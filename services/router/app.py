@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from faststream.asgi import AsgiFastStream
+from prometheus_client import CollectorRegistry
 
 from services.router import api, store
 from services.router.handlers import PoolPolicy, Router
+from services.router.metrics import RouterMetrics
 from services.router.rules import RuleSetFile
 from services.router.settings import RouterSettings
 from shared.runtime.consumer import TopicHandler
 from shared.runtime.logging import get_logger
+from shared.runtime.loops import gauges_forever
 from shared.runtime.service import ServiceContext, ServiceSpec, build_app
 from shared.schemas import events, topics
 
@@ -31,12 +34,19 @@ def create_app(settings: RouterSettings | None = None) -> AsgiFastStream:
         claim_delay=timedelta(seconds=s.pool_claim_delay_s),
     )
     router = Router(rules, policy)
+    metrics: RouterMetrics
+
+    def domain_metrics(registry: CollectorRegistry) -> RouterMetrics:
+        nonlocal metrics
+        metrics = RouterMetrics(registry)
+        return metrics
 
     async def remember(ctx: ServiceContext) -> None:
         """Keep every rule-set version the router ran with (decisions name it; simulate and explain read it)."""
         assert ctx.engine is not None  # noqa: S101 -- set before on_start
         async with ctx.engine.begin() as conn:
             await store.remember_rule_set(conn, rules.current.version, rules.text, ctx.clock.now())
+        metrics.rules_loaded(rules.current)
         for warning in rules.current.warnings:
             log.warning("router_rules_warning", version=rules.current.version, warning=warning)
 
@@ -48,6 +58,9 @@ def create_app(settings: RouterSettings | None = None) -> AsgiFastStream:
                     await remember(ctx)
             except Exception:
                 log.exception("router_rules_watch_failed")
+
+    async def observe_pool(ctx: ServiceContext) -> None:
+        await gauges_forever(ctx, metrics.observe_pool, s.gauges_interval_s)
 
     def http_routes(ctx: ServiceContext) -> list[tuple[str, Any]]:
         app = api.create_api(ctx, s)
@@ -67,7 +80,8 @@ def create_app(settings: RouterSettings | None = None) -> AsgiFastStream:
             },
             migrations=Path(__file__).parent / "migrations",
             on_start=remember,
-            loops=[watch_rules],
+            loops=[watch_rules, observe_pool],
             http_routes=http_routes,
+            domain_metrics=domain_metrics,
         )
     )

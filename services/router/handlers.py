@@ -360,6 +360,7 @@ class Router:
         rules = self.rules
         batch = await self._locked_batch(uow, rules, [m.payload.lead_id for m in messages])
         now = uow.now()
+        contacted: list[uuid.UUID] = []
         for message in messages:
             activity: SalesActivity = message.payload
             lead = batch.leads.get(activity.lead_id)
@@ -387,11 +388,17 @@ class Router:
                 uow.outcome(message, f"closed_{activity.kind}")
             else:
                 uow.outcome(message, "noted")  # contacted, follow_up, qualified in sales: nurture's SLA clocks
+            if activity.kind == "contacted":
+                contacted.append(lead.lead_id)
+            else:
+                uow.tally("activity", activity.kind, str(lead.facts.get("source") or "unknown"))
+        await _count_first_contacts(uow, batch, contacted)
         batch.write()
 
     def _reject(self, batch: _Batch, message: Inbound, lead: LeadState, activity: SalesActivity, now: datetime) -> None:
         rules = self.rules
         team_id = lead.team_id
+        batch.uow.tally("rejection", team_id or "unknown")
         previous = batch.close(lead, "rejected")
         assert previous is not None  # noqa: S101 -- the lead had an active assignment
         batch.exclude(lead, previous, f"rejected: {activity.reason or 'no reason given'}", None)
@@ -548,3 +555,11 @@ class Router:
             reps.update(m.rep for m in rules.teams[team_id].members)
         keys = [key for request in requests if (key := company_key(request.facts))]
         return await store.load_board(uow.conn, reps, teams, leads, keys)
+
+
+async def _count_first_contacts(uow: UnitOfWork, batch: _Batch, contacted: Sequence[uuid.UUID]) -> None:
+    """`contacted` counts once per lead in the funnel, however many times sales reports it."""
+    if not contacted:
+        return
+    for lead_id in await store.first_contacts(uow.conn, contacted, uow.now()):
+        uow.tally("activity", "contacted", str(batch.leads[lead_id].facts.get("source") or "unknown"))

@@ -52,6 +52,7 @@ leads = Table(
     Column("rejections", Integer, nullable=False),
     Column("assignment_id", Uuid),
     Column("routed_at", DateTime(timezone=True)),
+    Column("first_contacted_at", DateTime(timezone=True)),
 )
 assignments = Table(
     "assignments",
@@ -314,6 +315,17 @@ def accept_assignments(ids: Sequence[uuid.UUID], now: datetime) -> tuple[str, li
         "UPDATE router.assignments SET accepted_at = %b WHERE assignment_id = ANY(%b::uuid[]) AND accepted_at IS NULL",
         [now, list(ids)],
     )
+
+
+async def first_contacts(conn: AsyncConnection, lead_ids: Sequence[uuid.UUID], now: datetime) -> set[uuid.UUID]:
+    """Mark the leads contacted; returns those contacted for the first time (the funnel counts each once)."""
+    rows = await fetch_binary(
+        conn,
+        "UPDATE router.leads SET first_contacted_at = %b WHERE lead_id = ANY(%b::uuid[])"
+        " AND first_contacted_at IS NULL RETURNING lead_id",
+        [now, sorted(set(lead_ids))],
+    )
+    return {row.lead_id for row in rows}
 
 
 def upsert_leads(rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:

@@ -19,6 +19,7 @@ from services.scoring.enrichment import (
 )
 from services.scoring.handlers import Scoring
 from services.scoring.learning import Learner, LearningSettings
+from services.scoring.metrics import scoring_metrics
 from services.scoring.rules import RulesFile
 from services.scoring.settings import ScoringSettings
 from services.scoring.trainer import Trainer
@@ -121,6 +122,7 @@ def create_app(settings: ScoringSettings | None = None) -> AsgiFastStream:
             migrations=Path(__file__).parent / "migrations",
             on_start=runtime.on_start,
             loops=[runtime.reload_reference, runtime.watch_rules, runtime.learn],
+            domain_metrics=scoring_metrics,
             clock=clock,
         )
     )

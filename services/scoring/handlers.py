@@ -123,6 +123,7 @@ class Scoring:
                 }
             )
             uow.outcome(message, "positive" if activity.kind in POSITIVE else "negative")
+            uow.tally("outcome", activity.kind)
         if rows:
             uow.defer(*store.insert_outcomes(rows))
 

@@ -21,7 +21,7 @@ from shared.runtime.clock import Clock
 from shared.runtime.db import Inbound, OutboxRow, RuntimeTables, UnitOfWork, producer_name
 from shared.runtime.errors import PoisonMessageError, RetryBudgetExceededError, is_transient
 from shared.runtime.logging import ProcessedLog, get_logger
-from shared.runtime.metrics import RuntimeMetrics
+from shared.runtime.metrics import DomainMetrics, RuntimeMetrics
 from shared.runtime.outbox import DeadLetters, OutboxPublisher
 from shared.schemas.envelope import Envelope
 from shared.schemas.topics import event_type_of, schema_version_of
@@ -98,8 +98,10 @@ class BatchProcessor:
         metrics: RuntimeMetrics,
         clock: Clock,
         retry: RetryPolicy,
+        domain: DomainMetrics | None = None,
     ) -> None:
         self.service = service
+        self.domain = domain
         self.handlers = handlers
         self.engine = engine
         self.tables = tables
@@ -112,6 +114,8 @@ class BatchProcessor:
         self._rank = {topic: i for i, topic in enumerate(handlers)}
         self.producer = producer_name(service)
         self._background: set[asyncio.Task[Any]] = set()
+        # The next offset to process per (topic, partition), once a batch's effects are durable: consumer lag.
+        self.next_offsets: dict[tuple[str, int], int] = {}
 
     async def process(self, records: Sequence[Record]) -> None:
         """Decode, dead-letter, apply, publish. Raises RetryBudgetExceededError to ask for a rewind."""
@@ -127,6 +131,8 @@ class BatchProcessor:
         if inbound:
             rows = await self._apply_isolating(inbound)
             await self.outbox.publish(rows)
+        for record in records:
+            self.next_offsets[record.topic, record.partition] = record.offset + 1
         self.metrics.batch_size.observe(len(records))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
@@ -155,7 +161,7 @@ class BatchProcessor:
     async def _apply_isolating(self, inbound: list[Inbound]) -> list[OutboxRow]:
         """The whole batch in one transaction; if one message breaks it, find it and dead-letter only it."""
         try:
-            return await self._with_retry(partial(self._apply, inbound))
+            return await self._with_retry(partial(self._apply, inbound), topics=[m.topic for m in inbound])
         except RetryBudgetExceededError:
             raise
         except Exception:
@@ -193,12 +199,16 @@ class BatchProcessor:
             rows = await uow.flush_outbox()
         if replies is not None:
             replies.update(uow.replies)
+        if self.domain is not None:
+            self.domain.committed(uow)
         self.metrics.transaction_seconds.observe(time.perf_counter() - started)
         _log_processed(self.processed_log, fresh, uow.outcomes)
         return rows
 
-    async def _with_retry(self, attempt: Callable[[], Awaitable[T]], policy: RetryPolicy | None = None) -> T:
-        """Retry transient failures with exponential backoff, up to the budget."""
+    async def _with_retry(
+        self, attempt: Callable[[], Awaitable[T]], policy: RetryPolicy | None = None, topics: Sequence[str] = ()
+    ) -> T:
+        """Retry transient failures with exponential backoff, up to the budget; `topics`: the messages at stake."""
         retry = policy or self.retry
         deadline = time.monotonic() + retry.budget_s
         delay = retry.initial_s
@@ -209,6 +219,8 @@ class BatchProcessor:
                 if not is_transient(exc):
                     raise
                 self.metrics.failures.labels("apply").inc()
+                for topic, count in Counter(topics).items():
+                    self.metrics.failed.labels(topic, "transient").inc(count)
                 if time.monotonic() + delay > deadline:
                     raise RetryBudgetExceededError(repr(exc)) from exc
                 log.warning("transient_failure_retrying", error=repr(exc), delay_s=delay)
@@ -234,7 +246,10 @@ def _record_of(message: Inbound) -> Record:
     """Rebuild the record a decoded message came from, for its dead letter."""
     value = orjson.dumps({**message.envelope.model_dump(mode="json"), "payload": message.raw})
     key = str(message.lead_id).encode() if message.lead_id else None
-    return consumer_record(message.topic, value, partition=message.partition, offset=message.offset, key=key)
+    headers = message.envelope.kafka_headers()
+    return consumer_record(
+        message.topic, value, partition=message.partition, offset=message.offset, key=key, headers=headers
+    )
 
 
 def _log_processed(log: ProcessedLog, messages: Sequence[Inbound], outcomes: Mapping[Any, str]) -> None:

@@ -109,6 +109,8 @@ class UnitOfWork:
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
     replies: dict[uuid.UUID, Any] = field(default_factory=dict)
     deferred: list[tuple[str, Sequence[Any]]] = field(default_factory=list)  # writes sent with the outbox
+    emitted: list[tuple[str, Any, Inbound | None]] = field(default_factory=list)  # for metrics, after commit
+    tallies: list[tuple[str, tuple[str, ...], float]] = field(default_factory=list)  # ditto
     _seq: dict[tuple[uuid.UUID | None, str], int] = field(default_factory=lambda: defaultdict(int))
     _now: datetime | None = None
 
@@ -151,7 +153,12 @@ class UnitOfWork:
         )
         self._seq[seq_key] += 1
         self.staged.append((topic, envelope, body))
+        self.emitted.append((topic, payload, cause))
         return envelope
+
+    def tally(self, name: str, *labels: str, value: float = 1.0) -> None:
+        """Count (or observe) a domain metric once this unit of work commits: a retried transaction counts once."""
+        self.tallies.append((name, labels, value))
 
     def defer(self, sql: str, params: Sequence[Any]) -> None:
         """A write whose result nobody reads: it runs in this transaction, in one round trip with the outbox.

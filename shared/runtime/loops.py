@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from shared.runtime.logging import get_logger
 from shared.runtime.metrics import RuntimeMetrics
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from shared.runtime.service import ServiceContext
 
 log = get_logger(__name__)
 
@@ -32,3 +38,17 @@ async def drain_forever(
             metrics.failures.labels(stage).inc()
             log.warning("background_loop_failed", stage=stage, error=repr(exc))
         await asyncio.sleep(interval_s)
+
+
+async def gauges_forever(
+    ctx: ServiceContext, observe: Callable[[AsyncConnection], Awaitable[None]], interval_s: float
+) -> None:
+    """Refresh gauges read from the service's tables (pool size, pending timers) every interval."""
+
+    async def step() -> int:
+        if ctx.engine is not None:
+            async with ctx.engine.connect() as conn:
+                await observe(conn)
+        return 0
+
+    await drain_forever(step, interval_s=interval_s, metrics=ctx.metrics, stage="gauges")

@@ -1,13 +1,22 @@
-"""Per-service Prometheus metrics, named leadflow_<service>_<thing>_<unit> (STYLE.md)."""
+"""Per-service Prometheus metrics, named leadflow_<service>_<thing>_<unit> (STYLE.md); catalogue: docs/metrics.md."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+if TYPE_CHECKING:
+    from shared.runtime.db import Inbound, UnitOfWork
+
 _BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000)
 _SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Capture → outcome: the objective is 99% within 10 s (deploy/prometheus/rules); minutes and hours show backlogs.
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600)
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,7 @@ class RuntimeMetrics:
     registry: CollectorRegistry
     consumed: Counter
     produced: Counter
+    failed: Counter
     duplicates: Counter
     dead_lettered: Counter
     failures: Counter
@@ -25,6 +35,7 @@ class RuntimeMetrics:
     transaction_seconds: Histogram
     outbox_backlog: Gauge
     outbox_oldest_seconds: Gauge
+    consumer_lag: Gauge
 
     @classmethod
     def create(cls, service: str, registry: CollectorRegistry) -> RuntimeMetrics:
@@ -34,6 +45,12 @@ class RuntimeMetrics:
             registry=registry,
             consumed=Counter(f"{p}_messages_consumed_total", "Messages consumed", ["topic"], registry=registry),
             produced=Counter(f"{p}_messages_produced_total", "Events published", ["topic"], registry=registry),
+            failed=Counter(
+                f"{p}_messages_failed_total",
+                "Messages that failed an attempt: dead_lettered, transient (retried) or rewound (redelivered)",
+                ["topic", "reason"],
+                registry=registry,
+            ),
             duplicates=Counter(
                 f"{p}_duplicates_skipped_total",
                 "Redelivered events absorbed by the inbox",
@@ -60,4 +77,109 @@ class RuntimeMetrics:
             outbox_oldest_seconds=Gauge(
                 f"{p}_outbox_oldest_age_seconds", "Age of the oldest unsent row", registry=registry
             ),
+            consumer_lag=Gauge(
+                f"{p}_consumer_lag_messages",
+                "Fetch high-water mark minus the next offset to process, per assigned partition",
+                ["topic", "partition"],
+                registry=registry,
+            ),
         )
+
+
+class BoundedLabel:
+    """Label values from the outside world (a channel's `source`), capped so one bad sender cannot add series."""
+
+    def __init__(self, limit: int = 200, other: str = "other") -> None:
+        self.limit = limit
+        self.other = other
+        self.seen: set[str] = set()
+
+    def __call__(self, value: object) -> str:
+        text = str(value) if value not in (None, "") else "unknown"
+        if text in self.seen:
+            return text
+        if len(self.seen) >= self.limit:
+            return self.other
+        self.seen.add(text)
+        return text
+
+
+Observer = Callable[[Any, "Inbound | None", datetime], None]
+
+
+class DomainMetrics:
+    """A service's domain metrics, fed after each commit: by the events it emitted and its handlers' tallies.
+
+    Counting after the commit (not inside the handler) means a rolled-back or retried transaction counts nothing.
+    """
+
+    def __init__(self, service: str, registry: CollectorRegistry) -> None:
+        self.prefix = f"leadflow_{service}"
+        self.registry = registry
+        self.sources = BoundedLabel()
+        self._on_topic: dict[str, list[Observer]] = defaultdict(list)
+        self._tallies: dict[str, tuple[Counter | Histogram, tuple[int, ...]]] = {}
+
+    def counter(self, name: str, doc: str, labels: Iterable[str] = ()) -> Counter:
+        return Counter(f"{self.prefix}_{name}", doc, list(labels), registry=self.registry)
+
+    def gauge(self, name: str, doc: str, labels: Iterable[str] = ()) -> Gauge:
+        return Gauge(f"{self.prefix}_{name}", doc, list(labels), registry=self.registry)
+
+    def histogram(self, name: str, doc: str, buckets: Iterable[float], labels: Iterable[str] = ()) -> Histogram:
+        return Histogram(f"{self.prefix}_{name}", doc, list(labels), buckets=tuple(buckets), registry=self.registry)
+
+    def latency(self, outcomes: Iterable[str]) -> Histogram:
+        """Capture → outcome, with every outcome's series present from the start (rates work from the first one)."""
+        histogram = self.histogram(
+            "lead_latency_seconds", "From capture to the lead's outcome", LATENCY_BUCKETS, ["outcome"]
+        )
+        for outcome in outcomes:
+            histogram.labels(outcome)
+        return histogram
+
+    def on(self, topic: str, observer: Observer) -> None:
+        """Call `observer(payload, cause, committed_at)` for every event of `topic` a committed transaction emitted."""
+        self._on_topic[topic].append(observer)
+
+    def tally(self, name: str, metric: Counter | Histogram, sources: tuple[int, ...] = ()) -> None:
+        """Let handlers record `uow.tally(name, *labels, value=)`, applied to `metric` once committed.
+
+        `sources`: positions of labels that are channel ids, bounded like every `source` label.
+        """
+        self._tallies[name] = (metric, sources)
+
+    def committed(self, uow: UnitOfWork) -> None:
+        """Apply what a committed unit of work emitted and tallied."""
+        now = uow.now()
+        for topic, payload, cause in uow.emitted:
+            for observer in self._on_topic.get(topic, ()):
+                observer(payload, cause, now)
+        for name, labels, value in uow.tallies:
+            metric, sources = self._tallies[name]
+            if sources:
+                labels = tuple(self.sources(v) if i in sources else v for i, v in enumerate(labels))  # noqa: PLW2901
+            child = metric.labels(*labels) if labels else metric
+            if isinstance(child, Histogram):
+                child.observe(value)
+            else:
+                child.inc(value)
+
+
+def field(payload: Any, name: str, default: Any = None) -> Any:
+    """A payload's field whether it was staged as a model or a dict."""
+    if isinstance(payload, Mapping):
+        return payload.get(name, default)
+    return getattr(payload, name, default)
+
+
+def seconds_since(start: object, now: datetime) -> float | None:
+    """Seconds from an ISO timestamp or datetime to `now`; None when there is no usable start."""
+    if isinstance(start, str):
+        try:
+            start = datetime.fromisoformat(start)
+        except ValueError:
+            return None
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return None
+    return max((now - start).total_seconds(), 0.0)

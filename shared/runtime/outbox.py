@@ -137,6 +137,13 @@ def _headers_of(value: bytes) -> list[tuple[str, bytes]]:
     ]
 
 
+def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return None
+
+
 class DeadLetters:
     """Sends a poison message to `<topic>.dlq` with headers naming the error and its origin."""
 
@@ -151,8 +158,14 @@ class DeadLetters:
         future = await self.producer.send(dlq_topic(record.topic), record.value, key=record.key, headers=headers)
         await future
         self.metrics.dead_lettered.labels(record.topic, code).inc()
+        self.metrics.failed.labels(record.topic, "dead_lettered").inc()
         log.warning(
-            "message_dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset, error=code
+            "message_dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=code,
+            correlation_id=_header(record, "correlation_id"),
         )
 
     def _error_headers(self, record: ConsumerRecord[bytes, bytes], code: str, message: str) -> list[tuple[str, bytes]]:

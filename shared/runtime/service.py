@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from shared.runtime.db import RuntimeTables, create_engine
 from shared.runtime.errors import RetryBudgetExceededError, is_transient
 from shared.runtime.kafka_admin import ensure_topics
 from shared.runtime.logging import configure_logging, get_logger
-from shared.runtime.metrics import RuntimeMetrics
+from shared.runtime.metrics import DomainMetrics, RuntimeMetrics
 from shared.runtime.migrations import upgrade_to_head
 from shared.runtime.outbox import DeadLetters, OutboxPublisher, make_producer
 from shared.runtime.settings import ServiceSettings
@@ -45,6 +46,7 @@ class ServiceContext:
     clock: Clock
     engine: AsyncEngine | None = None
     outbox: OutboxPublisher | None = None
+    domain: DomainMetrics | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,6 +66,7 @@ class ServiceSpec:
     on_start: Loop | None = None
     http_routes: Callable[[ServiceContext], Sequence[tuple[str, Any]]] | None = None
     clock: Clock = field(default_factory=SystemClock)
+    domain_metrics: Callable[[CollectorRegistry], DomainMetrics] | None = None
 
 
 def build_app(spec: ServiceSpec) -> AsgiFastStream:
@@ -72,6 +75,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
     configure_logging(spec.name, json=s.log_json, level=s.log_level)
     registry = CollectorRegistry()
     ctx = ServiceContext(spec.name, s, spec.tables, RuntimeMetrics.create(spec.name, registry), spec.clock)
+    ctx.domain = spec.domain_metrics(registry) if spec.domain_metrics else None
     broker = KafkaBroker(
         s.kafka_bootstrap_servers,
         client_id=spec.name,
@@ -124,6 +128,8 @@ def _subscribe(broker: KafkaBroker, spec: ServiceSpec, ctx: ServiceContext) -> N
         decoder=_raw_records,  # we decode the raw records ourselves: skip FastStream's JSON pass
     )
 
+    ctx.state["subscriber"] = subscriber
+
     @subscriber
     async def on_batch(body: list[Any], msg: KafkaMessage) -> None:  # noqa: ARG001 -- we decode raw records
         processor: BatchProcessor = ctx.state["processor"]
@@ -135,6 +141,8 @@ def _subscribe(broker: KafkaBroker, spec: ServiceSpec, ctx: ServiceContext) -> N
             stage = "retries_exhausted" if isinstance(exc, RetryBudgetExceededError) else "unexpected_error"
             log.exception("batch_rewound", reason=stage, size=len(msg.raw_message))
             ctx.metrics.failures.labels(f"batch_{stage}").inc()
+            for topic, count in Counter(r.topic for r in msg.raw_message).items():
+                ctx.metrics.failed.labels(topic, "rewound").inc(count)
             await msg.nack()  # seek back to each partition's first record of the batch
             await asyncio.sleep(min(ctx.settings.retry_max_s, 1.0))  # no hot loop on a persistent fault
             return
@@ -171,6 +179,7 @@ async def _start(spec: ServiceSpec, ctx: ServiceContext) -> None:
         metrics=ctx.metrics,
         clock=ctx.clock,
         retry=RetryPolicy(s.retry_initial_s, s.retry_max_s, s.retry_budget_s),
+        domain=ctx.domain,
     )
     if spec.on_start:
         await spec.on_start(ctx)
@@ -194,7 +203,53 @@ def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Tas
         raise RuntimeError("loops started before the service")
     s = spec.settings
     tasks.append(asyncio.create_task(ctx.outbox.relay_forever(s.relay_interval_s, s.relay_grace_s)))
+    tasks.append(asyncio.create_task(observe_lag_forever(ctx, s.lag_interval_s)))
     tasks.extend(asyncio.create_task(loop(ctx)) for loop in spec.loops)
+
+
+async def observe_lag_forever(ctx: ServiceContext, interval_s: float) -> None:
+    """Export consumer lag per assigned partition: the fetch high-water mark minus the next offset to process.
+
+    INFRA.md: `end_offsets` is wrong on the embedded broker; the high-water mark each fetch reports is right.
+    A partition this instance has not processed yet starts from the group's committed offset.
+    """
+    committed: dict[tuple[str, int], int] = {}
+    shown: set[tuple[str, int]] = set()
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            shown = await _observe_lag(ctx, committed, shown)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- a metric must never stop the service
+            log.warning("lag_observation_failed", error=repr(exc))
+
+
+async def _observe_lag(
+    ctx: ServiceContext, committed: dict[tuple[str, int], int], shown: set[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    consumer = getattr(ctx.state.get("subscriber"), "consumer", None)
+    processor: BatchProcessor | None = ctx.state.get("processor")
+    if consumer is None or processor is None:
+        return shown
+    now: set[tuple[str, int]] = set()
+    for tp in consumer.assignment():
+        key = (tp.topic, tp.partition)
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue  # no fetch answered for it yet
+        position = processor.next_offsets.get(key)
+        if position is None:
+            if key not in committed:
+                committed[key] = await consumer.committed(tp) or 0
+            position = committed[key]
+        ctx.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+        now.add(key)
+    for topic, partition in shown - now:  # revoked in a rebalance: its new owner reports it
+        ctx.metrics.consumer_lag.remove(topic, str(partition))
+        committed.pop((topic, partition), None)
+        processor.next_offsets.pop((topic, partition), None)
+    return now
 
 
 async def _stop(ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:

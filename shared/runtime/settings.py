@@ -45,6 +45,8 @@ class ServiceSettings(BaseSettings):
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=1000)
     relay_interval_s: float = Field(default=1.0, gt=0)
+    gauges_interval_s: float = Field(default=15.0, gt=0, description="how often gauges read from tables refresh")
+    lag_interval_s: float = Field(default=5.0, gt=0, description="how often consumer lag is exported")
     relay_grace_s: float = Field(default=5.0, ge=0, description="outbox rows younger than this belong to the live path")
     retry_initial_s: float = Field(default=0.2, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)

@@ -59,6 +59,11 @@ class LeadIngested(LeadCaptured):
     original: dict[str, Any] = Field(description="the submission as captured, for audit")
     normalised: Normalised = Field(default_factory=Normalised, description="what ingest derived from the raw fields")
     may_email: bool = Field(default=False, description="marketing consent was given: nurture may email")
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the channel handed the submission in (the captured event's time): capture → outcome "
+        "latency (additive in v1)",
+    )
 
 
 class LeadResubmitted(_Model):

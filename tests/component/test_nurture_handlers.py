@@ -15,9 +15,11 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from services.nurture import store
 from services.nurture.handlers import Nurture
+from services.nurture.metrics import NurtureMetrics
 from services.nurture.policy import PolicyFile
 from services.nurture.timers import fire_due_once
 from shared.runtime.consumer import consumer_record, decode_record
@@ -54,6 +56,8 @@ class Harness:
         self.clock = Clock(MONDAY_10)
         self.policy = PolicyFile(POLICY)
         self.nurture = Nurture(self.policy)
+        self.registry = CollectorRegistry()
+        self.metrics = NurtureMetrics(self.registry)
         self.handlers = {
             topics.LEADS_ASSIGNED: self.nurture.on_lead_assigned,
             topics.SALES_ACTIVITY: self.nurture.on_sales_activity,
@@ -80,9 +84,13 @@ class Harness:
                 if fresh:
                     await self.handlers[topic](uow, fresh)
                 rows = await uow.flush_outbox()
+            self.metrics.committed(uow)
         finally:
             await engine.dispose()
         return [(r.topic, orjson.loads(r.value)["payload"]) for r in rows]
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(f"leadflow_nurture_{name}", labels) or 0.0
 
     def at(self, when: datetime) -> list[tuple[str, dict]]:
         """Move the clock and fire what is due; the events fired, in order."""
@@ -98,7 +106,8 @@ class Harness:
                 captured.extend(rows)
 
         ctx = SimpleNamespace(
-            engine=engine, outbox=Capture(), tables=store.tables, name="nurture", clock=self.clock, metrics=None
+            engine=engine, outbox=Capture(), tables=store.tables, name="nurture", clock=self.clock, metrics=None,
+            domain=self.metrics,
         )
         try:
             while await fire_due_once(ctx, self.policy.current, 500) > 0:  # type: ignore[arg-type]
@@ -143,6 +152,15 @@ def test_no_follow_up_warns_the_owner_then_the_manager_then_recycles(harness: Ha
         "rep-li-na", ["rep-li-na"], "reassign",
     )  # fmt: skip
     assert harness.at(MONDAY_10 + timedelta(days=90)) == []  # the no-deal clock stopped with the recycle
+    counted = {
+        "clocks": harness.metric("sla_clocks_started_total", grade="A"),
+        "to_owner": harness.metric("sla_warnings_total", to="owner"),
+        "to_manager": harness.metric("sla_warnings_total", to="manager"),
+        "breaches": harness.metric("sla_breaches_total", action="reassign"),
+        "breach_timers": harness.metric("timers_fired_total", kind="sla_breach"),
+        "met": harness.metric("sla_met_total"),
+    }
+    assert counted == {"clocks": 1, "to_owner": 1, "to_manager": 1, "breaches": 1, "breach_timers": 1, "met": 0}
 
 
 def test_the_deadline_counts_the_owners_working_hours_across_the_weekend(harness: Harness) -> None:
@@ -169,6 +187,10 @@ def test_contact_stops_the_clock_and_each_follow_up_extends_protection(harness: 
     [(topic, recycled)] = harness.at(MONDAY_10 + timedelta(days=6, minutes=1))
     assert topic == topics.LEADS_RECYCLED
     assert recycled["reason"] == "protection expired without a further follow-up"
+    # SLA met once for the assignment, however often the rep followed up; a protection expiry is no SLA breach
+    assert harness.metric("sla_met_total") == 1
+    assert harness.metric("sla_breaches_total", action="reassign") == 0
+    assert harness.metric("timers_fired_total", kind="protection") == 1
 
 
 def test_a_redelivered_assignment_starts_no_second_clock(harness: Harness) -> None:
@@ -191,6 +213,10 @@ def test_a_deferred_lead_gets_its_touches_then_is_archived(harness: Harness) -> 
     assert (topic, archived["track"]) == (topics.LEADS_ARCHIVED, "content")
     [(status,)] = sql_rows(harness.url, "SELECT status FROM nurture.leads")
     assert status == "archived"
+    assert harness.metric("enrolments_total", track="content") == 1
+    assert harness.metric("touches_total", track="content", channel=touch["channel"]) == 2  # noqa: PLR2004
+    assert harness.metric("archived_total", track="content") == 1
+    assert harness.metric("timer_lateness_seconds_count") == 3  # noqa: PLR2004 -- two touches and the track end
 
 
 def test_without_marketing_consent_no_touch_is_ever_requested(harness: Harness) -> None:
