@@ -17,9 +17,11 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from services.router import store
 from services.router.handlers import PoolPolicy, Router
+from services.router.metrics import RouterMetrics
 from services.router.rules import RuleSetFile
 from shared.runtime.consumer import consumer_record, decode_record
 from shared.runtime.db import UnitOfWork, create_engine, producer_name
@@ -126,6 +128,9 @@ class Harness:
         self.url = url
         self.clock = clock
         self.router = Router(RuleSetFile(rules_path), policy)
+        self.registry = CollectorRegistry()
+        self.metrics = RouterMetrics(self.registry)
+        self.metrics.rules_loaded(self.router.rules)
         self.handlers = {
             topics.SALES_REP_STATUS: self.router.on_rep_status,
             topics.SALES_ACTIVITY: self.router.on_sales_activity,
@@ -155,9 +160,13 @@ class Harness:
                     if run:
                         await self.handlers[topic](uow, run)
                 rows = await uow.flush_outbox()
+            self.metrics.committed(uow)
         finally:
             await engine.dispose()
         return [(row.topic, orjson.loads(row.value)["payload"]) for row in rows]
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(f"leadflow_router_{name}", labels) or 0.0
 
 
 def lead_batch(n: int, **kwargs: Any) -> list[tuple[str, dict[str, Any], uuid.UUID]]:
@@ -207,6 +216,9 @@ def test_weighted_round_robin_holds_3_2_1_1_within_1_percent_in_bursts_and_acros
     counts: Counter[str] = Counter()
     for burst in range(10):  # 10 bursts of 1,000 leads, each burst one batch
         if burst == 5:  # a restart: a new router process, the pointers come from the database
+            exported = {rep: harness.metric("rep_assignments_total", team="weighted", rep=rep) for rep in counts}
+            assert exported == counts, "the fairness metric counts exactly what was assigned"
+            assert harness.metric("rep_weight", team="weighted", rep="r1") == 3
             harness = Harness(harness.url, tmp_path / "routing.yaml", harness.clock)
         events = harness.run(lead_batch(1000))
         counts.update(a["rep_id"] for a in assigned(events))
@@ -311,6 +323,9 @@ def test_rejections_reassign_within_the_team_then_go_to_the_manager(harness: Har
     assert active == 1
     [(open_leads,)] = sql_rows(harness.url, "SELECT sum(open_leads) FROM router.rep_state")
     assert open_leads == 1  # every rejection freed the rejecting rep's capacity
+    assert harness.metric("rejections_total", team=first["team_id"]) == 3
+    assert harness.metric("reassignments_total", reason="rejected") == 3
+    assert harness.metric("leads_routed_total", source="web-form", outcome="assigned") == 1  # first decision only
 
 
 def test_a_stale_rejection_changes_nothing(harness: Harness) -> None:
@@ -392,6 +407,13 @@ def test_pool_claim_limits_cooldown_and_manager_assignment(router_db: str, tmp_p
     assert (by_manager["rep_id"], by_manager["strategy"]) == ("r3", "manager")
     [(in_pool,)] = sql_rows(router_db, "SELECT count(*) FROM router.pool")
     assert in_pool == 2  # ids[0] (released) and ids[2]
+    commands = {
+        (c, r): harness.metric("pool_commands_total", command=c, result=r)
+        for c, r in [("claim", "ok"), ("claim", "claim_limit"), ("claim", "not_in_pool"), ("claim", "cooldown"),
+                     ("release", "ok"), ("assign", "not_a_manager"), ("assign", "ok")]
+    }  # fmt: skip
+    assert set(commands.values()) == {1.0}, commands
+    assert harness.metric("leads_pooled_total", reason="released") == 1
 
 
 def test_every_decision_is_recorded_with_the_rules_checked_and_each_rep_passed_over(harness: Harness) -> None:
