@@ -1,4 +1,4 @@
-"""A read-only connection to the router's tables for the CLI: nothing a command does can change them."""
+"""A read-only connection to the services' tables for the CLI: nothing a command does can change them."""
 
 from __future__ import annotations
 
@@ -35,8 +35,14 @@ def read_only(database_url: str | None) -> Iterator[Connection]:
         conn.read_only = True  # a simulation or a story that tried to write would fail, not change the router
         yield conn
     except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
-        console.print(f"[red]the router's tables are missing or old here[/red] ({exc.diag.message_primary})")
-        console.print("Has the current router run against this database (it migrates its schema at start)?")
+        console.print(f"[red]a service's tables are missing or old here[/red] ({exc.diag.message_primary})")
+        console.print("Have the current services run against this database (each migrates its schema at start)?")
         raise typer.Exit(3) from None
     finally:
         conn.close()  # the transaction is discarded with the connection: nothing was, or could be, written
+
+
+def has_table(conn: Connection, name: str) -> bool:
+    """Whether `schema.table` exists: a database may hold only some services' schemas (each migrates its own)."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS found", [name]).fetchone()
+    return bool(row and row["found"])

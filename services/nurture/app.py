@@ -33,6 +33,7 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
     def domain_metrics(registry: CollectorRegistry) -> NurtureMetrics:
         nonlocal metrics
         metrics = NurtureMetrics(registry)
+        metrics.policy_loaded(policy.current)
         return metrics
 
     async def observe_timers(ctx: ServiceContext) -> None:
@@ -50,7 +51,8 @@ def create_app(settings: NurtureSettings | None = None) -> AsgiFastStream:
         while True:
             await asyncio.sleep(s.policy_check_s)
             try:
-                policy.refresh()  # logs the reload, or why a changed file was refused
+                if policy.refresh():  # logs the reload, or why a changed file was refused
+                    metrics.policy_loaded(policy.current)
             except Exception:
                 log.exception("nurture_policy_watch_failed")
 

@@ -48,7 +48,8 @@ class RouterMetrics(DomainMetrics):
         self.pool_commands = self.counter("pool_commands_total", "Pool commands", ["command", "result"])
         self.pool_size = self.gauge("pool_size", "Leads in the pool now", ["grade"])
         self.lead_latency = self.latency(OUTCOMES)
-        self.tally("rejection", self.counter("rejections_total", "Reps rejecting an assigned lead", ["team"]))
+        self.rejections = self.counter("rejections_total", "Reps rejecting an assigned lead", ["team"])
+        self.tally("rejection", self.rejections)
         self.tally(
             "activity",
             self.counter("sales_activities_total", "Sales activities applied, by channel", ["kind", "source"]),
@@ -59,6 +60,12 @@ class RouterMetrics(DomainMetrics):
         self.on(topics.LEADS_DEFERRED, self._deferred)
         self.on(topics.POOL_COMMAND_REJECTED, self._refused)
         self._weights: set[tuple[str, str]] = set()
+        for code in {code for _, code in _POOL_REASONS} | {"rep_unavailable"}:
+            self.pooled.labels(code)  # every known series from the start: rates and ratios work from the first event
+        for reason in ("rejected", "recycled"):
+            self.reassignments.labels(reason)
+        for command in ("claim", "release", "assign"):
+            self.pool_commands.labels(command, "ok")
 
     def rules_loaded(self, rules: RuleSet) -> None:
         """Export each member's weight, dropping reps and teams the new rule set no longer has."""
@@ -70,6 +77,11 @@ class RouterMetrics(DomainMetrics):
         for team_id, rep in self._weights - now:
             self.rep_weight.remove(team_id, rep)
         self._weights = now
+        for team in rules.teams.values():
+            self.rejections.labels(team.id)
+        for rule in rules.rules:
+            if rule.target == "nurture" and rule.target_id:
+                self.deferred.labels(rule.target_id)
 
     async def observe_pool(self, conn: AsyncConnection) -> None:
         """The pool's size by grade, every grade present (0 when none): dashboards need no gaps."""

@@ -1,0 +1,1 @@
+"""ingest's part of the operator commands: how a lead came in."""
