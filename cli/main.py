@@ -5,10 +5,13 @@ from __future__ import annotations
 import typer
 
 from cli import channels, imports, publish, stack, tail
+from cli import dlq as dead_letters
+from cli import status as pipeline_status
 from cli.dedup import command as dedup
 from cli.router import explain, pool, simulate
 from cli.scoring import command as scoring
 from cli.scoring import reference as scoring_reference
+from cli.trace import trace
 
 app = typer.Typer(help="leadflow: event-driven lead routing on Kafka and Postgres.", no_args_is_help=True)
 app.add_typer(stack.app, name="stack", help="Start, stop and inspect the embedded stack.")
@@ -22,7 +25,10 @@ app.add_typer(scoring_reference.app, name="scoring", help="Scoring: reference da
 app.command("scoring-eval")(scoring.scoring_eval)
 app.add_typer(pool.app, name="pool", help="The shared pool (公海): pooled leads reps may claim.")
 app.command("explain")(explain.explain)
+app.command("trace")(trace)
 app.add_typer(simulate.app, name="rules", help="Routing rules: try a rule set on recorded leads.")
+app.add_typer(dead_letters.app, name="dlq", help="Dead letters: list, show, replay after a fix.")
+app.command("status")(pipeline_status.status)
 
 
 if __name__ == "__main__":
