@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run stop status test test-unit test-fast bench bench-ingest bench-dedup bench-scoring bench-router bench-nurture lint schemas clean
+.PHONY: setup tools run stop status test test-unit test-fast bench bench-ingest bench-dedup bench-scoring bench-router bench-nurture lint schemas clean
 
 setup: $(STAMP)
 
@@ -13,6 +13,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# promtool (the monitoring tests: deploy/prometheus) from Debian's prometheus package, only when it is missing.
+# The package also ships the prometheus server; nothing here starts its service.
+APT_QUIET := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1
+
+tools:  ## promtool for the monitoring tests, installed with apt when missing
+	@command -v promtool >/dev/null 2>&1 || { \
+	  sudo=; [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo=sudo; }; \
+	  echo "installing promtool (Debian package prometheus)"; \
+	  $$sudo env $(APT_QUIET) || { $$sudo apt-get update -qq >/dev/null 2>&1 && $$sudo env $(APT_QUIET); }; \
+	  command -v promtool >/dev/null 2>&1 || { \
+	    echo "make tools: could not install promtool. Install Debian's prometheus package (apt-get install prometheus)," >&2; \
+	    echo "or put promtool 2.42+ on PATH, then run make test again." >&2; exit 1; }; }
 
 run: setup  ## start the whole pipeline on the embedded stack (Ctrl-C stops everything)
 	$(VENV)/bin/leadflow stack up
@@ -23,10 +36,10 @@ stop: setup
 status: setup
 	$(VENV)/bin/leadflow stack status
 
-test: setup  ## every test: unit, component, integration, e2e, faults (real broker + Postgres)
+test: setup tools  ## every test: unit, component, integration, e2e, faults (real broker + Postgres)
 	$(PY) -m pytest -q
 
-test-fast: setup  ## no processes: unit + component
+test-fast: setup tools  ## no processes: unit + component
 	$(PY) -m pytest -q -m "unit or component"
 
 bench: setup  ## throughput and latency, with the same run's passthrough baseline
