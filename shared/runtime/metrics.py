@@ -41,7 +41,7 @@ class RuntimeMetrics:
     def create(cls, service: str, registry: CollectorRegistry) -> RuntimeMetrics:
         """Register the metrics for one service on its own registry."""
         p = f"leadflow_{service}"
-        return cls(
+        metrics = cls(
             registry=registry,
             consumed=Counter(f"{p}_messages_consumed_total", "Messages consumed", ["topic"], registry=registry),
             produced=Counter(f"{p}_messages_produced_total", "Events published", ["topic"], registry=registry),
@@ -84,6 +84,9 @@ class RuntimeMetrics:
                 registry=registry,
             ),
         )
+        for stage in ("apply", "publish", "relay"):
+            metrics.failures.labels(stage)  # present from the start: a rate, not a gap, until the first failure
+        return metrics
 
 
 class BoundedLabel:

@@ -16,13 +16,13 @@ import httpx
 import orjson
 import pytest
 import yaml
-from tests.monitoring import alert_value_expressions, dashboard_expressions, recording_rules
 
 from cli.main import app as cli
 from shared.schemas import topics
 from shared.schemas.envelope import Envelope, make_envelope
 from tests.harness import ROUTING_RULES, Collected, Pipeline, collect, publish, round_the_clock
 from tests.leads import make_submissions
+from tests.monitoring import alert_value_expressions, dashboard_expressions, recording_rules
 from tests.prometheus import Prometheus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -111,6 +111,8 @@ def run_scenario(pipeline: Pipeline, prometheus: Prometheus) -> None:
     canaries = canary_captures()
     asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [s.envelope for s in submissions] + canaries,
                         raw=[POISON]))  # fmt: skip
+    resent = make_envelope(topics.LEADS_CAPTURED, submissions[0].envelope.payload, producer="tests@0", lead_id=None)
+    asyncio.run(publish(pipeline.bootstrap, topics.LEADS_CAPTURED, [resent]))  # a channel sending a lead again
     http_lead = post_canary_over_http(pipeline)
     expected = len(submissions) + len(canaries) + 1
     collected = asyncio.run(collect(pipeline.bootstrap, OUTCOMES, lambda c: outcomes_seen(c) >= expected, 180))
@@ -123,7 +125,7 @@ def run_scenario(pipeline: Pipeline, prometheus: Prometheus) -> None:
     wait_for(prometheus, 'sum({__name__=~"leadflow_.+_consumer_lag_messages"})', lambda v: v == 0)
     time.sleep(3)  # a few more scrapes: rates over the last minute have two samples
     check_expressions(prometheus)
-    check_metrics_match_events(prometheus, collected, len(submissions) + len(canaries) + 1)
+    check_metrics_match_events(prometheus, collected, len(submissions) + len(canaries) + 2)
     check_no_canary_in_logs(pipeline)
     check_correlation_everywhere(pipeline, collected, canaries[0], http_lead)
 
@@ -178,7 +180,10 @@ def drive_sales_and_marketing(pipeline: Pipeline, collected: Collected) -> None:
                           producer="tests@0", lead_id=uuid.UUID(pooled[0]))  # fmt: skip
     engaged = [make_envelope(topics.MARKETING_ENGAGEMENT, {"lead_id": pooled[1], "kind": "form_submit", "at": now},
                              producer="tests@0", lead_id=uuid.UUID(pooled[1])) for _ in range(2)]  # fmt: skip
-    asyncio.run(publish(pipeline.bootstrap, topics.POOL_COMMANDS, [claim]))
+    other = yaml.safe_load((pipeline.logdir / "routing.yaml").read_text(encoding="utf-8"))["reps"][2]["id"]
+    late = make_envelope(topics.POOL_COMMANDS, {"command": "claim", "lead_id": pooled[0], "rep_id": other},
+                         producer="tests@0", lead_id=uuid.UUID(pooled[0]))  # fmt: skip
+    asyncio.run(publish(pipeline.bootstrap, topics.POOL_COMMANDS, [claim, late]))  # the second is refused
     asyncio.run(publish(pipeline.bootstrap, topics.MARKETING_ENGAGEMENT, engaged))
 
 
@@ -234,7 +239,10 @@ def check_metrics_match_events(prometheus: Prometheus, collected: Collected, cap
     """The counters say what the topics say."""
     rejected = len(collected.of(topics.LEADS_REJECTED))
     merged = len(collected.of(topics.LEADS_MERGED))
-    assert value(prometheus, "sum(leadflow_ingest_leads_received_total)") == captured - 1  # the poison is no lead
+    assert value(prometheus, "sum(leadflow_ingest_leads_received_total)") == captured  # HTTP and re-sent; no poison
+    assert value(prometheus, "sum(leadflow_ingest_resubmissions_total)") == 1
+    refused = 'sum(leadflow_router_pool_commands_total{command="claim",result="not_in_pool"})'
+    assert value(prometheus, refused) == 1
     assert value(prometheus, "sum(leadflow_ingest_leads_rejected_total)") >= rejected > 0
     assert value(prometheus, 'sum(leadflow_ingest_dlq_messages_total{topic="leads.captured.v1"})') == 1
     assert value(prometheus, "sum(leadflow_dedup_leads_merged_total)") == merged > 0
