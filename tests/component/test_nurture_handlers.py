@@ -106,7 +106,12 @@ class Harness:
                 captured.extend(rows)
 
         ctx = SimpleNamespace(
-            engine=engine, outbox=Capture(), tables=store.tables, name="nurture", clock=self.clock, metrics=None,
+            engine=engine,
+            outbox=Capture(),
+            tables=store.tables,
+            name="nurture",
+            clock=self.clock,
+            metrics=None,
             domain=self.metrics,
         )
         try:
