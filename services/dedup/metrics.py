@@ -24,12 +24,12 @@ def dedup_metrics(registry: CollectorRegistry) -> DomainMetrics:
         if cause is not None and cause.topic == topics.DEDUP_COMMANDS:
             undone.inc()  # an undone merge gives its lead back: not a new arrival in the funnel
         else:
-            unique.labels(m.sources(field(payload, "source"))).inc()
+            m.child(unique, m.sources(field(payload, "source"))).inc()
 
     def on_merged(payload: Any, cause: Inbound | None, now: datetime) -> None:
-        merged.labels(m.sources(field(payload, "source")), field(payload, "rule") or "unknown").inc()
+        m.child(merged, m.sources(field(payload, "source")), field(payload, "rule") or "unknown").inc()
         if cause is not None and (elapsed := seconds_since(cause.raw.get("received_at"), now)) is not None:
-            latency.labels("merged").observe(elapsed)
+            m.child(latency, "merged").observe(elapsed)
 
     m.on(topics.LEADS_DEDUPLICATED, on_unique)
     m.on(topics.LEADS_MERGED, on_merged)

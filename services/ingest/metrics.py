@@ -25,21 +25,21 @@ def ingest_metrics(registry: CollectorRegistry) -> DomainMetrics:
 
     def on_ingested(payload: Any, cause: Inbound | None, now: datetime) -> None:  # noqa: ARG001 -- observer signature
         source = m.sources(field(payload, "source"))
-        received.labels(source).inc()
-        ingested.labels(source).inc()
+        m.child(received, source).inc()
+        m.child(ingested, source).inc()
 
     def on_rejected(payload: Any, cause: Inbound | None, now: datetime) -> None:
         source = m.sources(field(payload, "source"))
-        received.labels(source).inc()
+        m.child(received, source).inc()
         for code in sorted({error.code for error in field(payload, "errors", [])}):
-            rejected.labels(source, code).inc()
+            m.child(rejected, source, code).inc()
         if cause is not None and (elapsed := seconds_since(cause.envelope.occurred_at, now)) is not None:
-            latency.labels("rejected").observe(elapsed)
+            m.child(latency, "rejected").observe(elapsed)
 
     def on_resubmitted(payload: Any, cause: Inbound | None, now: datetime) -> None:  # noqa: ARG001 -- observer signature
         source = m.sources(field(payload, "source"))
-        received.labels(source).inc()
-        resubmitted.labels(source).inc()
+        m.child(received, source).inc()
+        m.child(resubmitted, source).inc()
 
     m.on(topics.LEADS_INGESTED, on_ingested)
     m.on(topics.LEADS_REJECTED, on_rejected)

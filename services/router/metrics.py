@@ -96,14 +96,16 @@ class RouterMetrics(DomainMetrics):
         """A lead's first routing: the funnel's step, and capture → outcome latency."""
         if cause is None or cause.topic != topics.LEADS_SCORED or cause.raw.get("reason") == "reengaged":
             return
-        self.routed.labels(self.sources(cause.raw.get("source")), outcome).inc()
+        self.child(self.routed, self.sources(cause.raw.get("source")), outcome).inc()
         if (elapsed := seconds_since(cause.raw.get("received_at"), now)) is not None:
-            self.lead_latency.labels(outcome).observe(elapsed)
+            self.child(self.lead_latency, outcome).observe(elapsed)
 
     def _assigned(self, payload: Any, cause: Inbound | None, now: datetime) -> None:
         team, rep, reason = field(payload, "team_id"), field(payload, "rep_id"), field(payload, "reason")
-        self.assignments.labels(team, field(payload, "rule_id") or "none", field(payload, "strategy"), reason).inc()
-        self.rep_assignments.labels(team, rep).inc()
+        self.child(
+            self.assignments, team, field(payload, "rule_id") or "none", field(payload, "strategy"), reason
+        ).inc()
+        self.child(self.rep_assignments, team, rep).inc()
         if reason in {"rejected", "recycled"}:
             self.reassignments.labels(reason).inc()
         if cause is not None and cause.topic == topics.POOL_COMMANDS:
@@ -111,13 +113,13 @@ class RouterMetrics(DomainMetrics):
         self._first(cause, "assigned", now)
 
     def _pooled(self, payload: Any, cause: Inbound | None, now: datetime) -> None:
-        self.pooled.labels(pool_reason(field(payload, "reason") or "")).inc()
+        self.child(self.pooled, pool_reason(field(payload, "reason") or "")).inc()
         if cause is not None and cause.topic == topics.POOL_COMMANDS:
             self.pool_commands.labels(cause.payload.command, "ok").inc()
         self._first(cause, "pooled", now)
 
     def _deferred(self, payload: Any, cause: Inbound | None, now: datetime) -> None:
-        self.deferred.labels(field(payload, "track") or "default").inc()
+        self.child(self.deferred, field(payload, "track") or "default").inc()
         self._first(cause, "deferred", now)
 
     def _refused(self, payload: Any, cause: Inbound | None, now: datetime) -> None:  # noqa: ARG002 -- observer

@@ -25,9 +25,9 @@ def scoring_metrics(registry: CollectorRegistry) -> DomainMetrics:
 
     def on_scored(payload: Any, cause: Inbound | None, now: datetime) -> None:  # noqa: ARG001 -- observer signature
         reason = field(payload, "reason", "new_lead")
-        scored.labels(field(payload, "grade"), field(payload, "temperature"), reason).inc()
+        m.child(scored, field(payload, "grade"), field(payload, "temperature"), reason).inc()
         if reason == "new_lead":
-            score.labels(m.sources(field(payload, "source"))).observe(field(payload, "score", 0))
+            m.child(score, m.sources(field(payload, "source"))).observe(field(payload, "score", 0))
 
     m.on(topics.LEADS_SCORED, on_scored)
     return m

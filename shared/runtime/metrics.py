@@ -122,6 +122,15 @@ class DomainMetrics:
         self.sources = BoundedLabel()
         self._on_topic: dict[str, list[Observer]] = defaultdict(list)
         self._tallies: dict[str, tuple[Counter | Histogram, tuple[int, ...]]] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """`metric.labels(*labels)`, remembered: prometheus_client validates and locks on every call (µs a lead)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def counter(self, name: str, doc: str, labels: Iterable[str] = ()) -> Counter:
         return Counter(f"{self.prefix}_{name}", doc, list(labels), registry=self.registry)
@@ -162,7 +171,7 @@ class DomainMetrics:
             metric, sources = self._tallies[name]
             if sources:
                 labels = tuple(self.sources(v) if i in sources else v for i, v in enumerate(labels))  # noqa: PLW2901
-            child = metric.labels(*labels) if labels else metric
+            child = self.child(metric, *labels) if labels else metric
             if isinstance(child, Histogram):
                 child.observe(value)
             else:
