@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 import psutil
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
 
 LOOPBACK = "127.0.0.1"
@@ -34,11 +34,18 @@ class PortInUseError(RuntimeError):
 # --- ports, paths, state -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+def free_port(taken: Collection[int] = ()) -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago and is not one of `taken`.
+
+    The kernel may hand the same ephemeral port out twice in a row when nothing bound it in between:
+    callers picking several ports before starting anything pass the ones they already chose.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            return port
 
 
 def port_is_free(port: int) -> bool:

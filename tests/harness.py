@@ -82,7 +82,7 @@ class Pipeline:
         if "NURTURE_POLICY_FILE" not in self.env:  # a day to follow up, round the clock: no test hits it by accident
             self.env["NURTURE_POLICY_FILE"] = str(nurture_policy(self.logdir / "nurture.yaml"))
         for name in names:
-            self.ports.setdefault(name, free_port())
+            self.ports.setdefault(name, free_port(taken=set(self.ports.values())))
             env = {**TEST_ENV, **self.env, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "DATABASE_URL": self.database_url}
             self.procs[name] = start_service(name, env, self.ports[name], self.logdir / f"{name}.log", REPO_ROOT)
 

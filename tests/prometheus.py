@@ -47,7 +47,7 @@ class Prometheus:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self, ports: dict[str, int]) -> None:
-        self.port = free_port()
+        self.port = free_port(taken=set(ports.values()))
         config = scrape_config(ports, self.workdir / "prometheus.yml")
         log = (self.workdir / "prometheus.log").open("wb")
         self.proc = subprocess.Popen(
