@@ -12,17 +12,18 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from shared.runtime.logging import PII_KEYS, mask_text, mask_value
+from shared.schemas.topics import DLQ_SUFFIX, DlqHeader
 
-DLQ_SUFFIX = ".dlq"
 DLQ_HEADER_PREFIX = "dlq."
-REPLAYED_FROM = "dlq.replayed_from"
+REPLAYED_FROM = DlqHeader.REPLAYED_FROM
 MASK = "***"
 MIN_REDACTED = 2  # a one-character name alone identifies nobody; replacing it would garble every message
 ID_FIELDS = ("event_id", "lead_id", "correlation_id", "causation_id")
 # Headers leadflow writes itself and that never hold personal data (a 13-digit failed_at looks like a phone).
 PLAIN_HEADERS = frozenset(
-    {"event_type", "schema_version", "correlation_id", "dlq.error_code", "dlq.service", "dlq.original_topic",
-     "dlq.original_partition", "dlq.original_offset", "dlq.failed_at", REPLAYED_FROM}
+    {"event_type", "schema_version", "correlation_id", DlqHeader.ERROR_CODE, DlqHeader.SERVICE,
+     DlqHeader.ORIGINAL_TOPIC, DlqHeader.ORIGINAL_PARTITION, DlqHeader.ORIGINAL_OFFSET, DlqHeader.FAILED_AT,
+     REPLAYED_FROM}
 )  # fmt: skip
 
 
@@ -66,16 +67,16 @@ class DeadLetter:
 
     @property
     def error_code(self) -> str:
-        return self.header("dlq.error_code") or "?"
+        return self.header(DlqHeader.ERROR_CODE) or "?"
 
     @property
     def service(self) -> str:
-        return self.header("dlq.service") or "?"
+        return self.header(DlqHeader.SERVICE) or "?"
 
     @property
     def original_topic(self) -> str:
         """Where the message came from: the header, else the DLQ's name without `.dlq`."""
-        return self.header("dlq.original_topic") or self.topic.removesuffix(DLQ_SUFFIX)
+        return self.header(DlqHeader.ORIGINAL_TOPIC) or self.topic.removesuffix(DLQ_SUFFIX)
 
     @property
     def original_where(self) -> str:
@@ -84,7 +85,7 @@ class DeadLetter:
     @property
     def failed_at(self) -> datetime | None:
         """`dlq.failed_at` (epoch milliseconds), else the record's own timestamp."""
-        raw = self.header("dlq.failed_at")
+        raw = self.header(DlqHeader.FAILED_AT)
         millis = int(raw) if raw.isdigit() else self.timestamp_ms
         return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis > 0 else None
 

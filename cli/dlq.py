@@ -15,9 +15,10 @@ from rich.text import Text
 
 from cli import dlq_views as views
 from cli.config import resolve_bootstrap
-from cli.dead_letters import DLQ_SUFFIX, AmbiguousOffsetError, DeadLetter, dlq_name, find
+from cli.dead_letters import AmbiguousOffsetError, DeadLetter, dlq_name, find
 from cli.dlq_replay import MARKER_TOPIC, Mark, Outcome, Plan, Selection, mark_of, plan, replay_marks, send
 from cli.topic_reader import all_topics, existing_topics, groupless_consumer, read_to_end
+from shared.schemas.topics import DLQ_SUFFIX
 
 app = typer.Typer(help="Dead letters: list, show, replay.", no_args_is_help=True)
 console = Console()

@@ -15,15 +15,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import RecordMetadata
 
-from cli.dead_letters import DLQ_SUFFIX, REPLAYED_FROM, DeadLetter, find
+from cli.dead_letters import REPLAYED_FROM, DeadLetter, find
 from cli.topic_reader import Record
 from shared.runtime.outbox import make_producer
 from shared.schemas.envelope import make_envelope
+from shared.schemas.topics import DLQ_REPLAYED, DLQ_SUFFIX
 
 # One marker event per replayed dead letter, keyed by its coordinates: a topic rather than a consumer
 # group's offset, because `--error` and `--offset` replay some letters of a partition and not the ones
 # between them, which one committed offset per partition cannot say. Compacted: markers outlive retention.
-MARKER_TOPIC = "dlq.replayed.v1"
+MARKER_TOPIC = DLQ_REPLAYED
 PRODUCER = "leadflow-cli@1"
 Mark = tuple[str, int]  # (coordinates, the dead letter's timestamp): a recreated DLQ's offset 0 is another letter
 

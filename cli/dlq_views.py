@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.dead_letters import DeadLetter, Masker, when
+from shared.schemas.topics import DlqHeader
 
 SHORT_MESSAGE = 60
 
@@ -52,7 +53,7 @@ def summary_table(rows: list[dict[str, Any]]) -> Table:
 
 def row(letter: DeadLetter, *, replayed: bool) -> dict[str, Any]:
     """What `dlq list TOPIC` says about one letter; the error message masked and shortened."""
-    message = Masker(letter).text(letter.header("dlq.error_message"))
+    message = Masker(letter).text(letter.header(DlqHeader.ERROR_MESSAGE))
     return {
         "partition": letter.partition,
         "offset": letter.offset,
@@ -98,7 +99,7 @@ def detail(letter: DeadLetter, *, replayed: bool, reveal: bool) -> dict[str, Any
         "replayed": replayed,
         "key": masker.text((letter.key or b"").decode("utf-8", errors="backslashreplace")) or None,
         "headers": [[name, masker.header(name, value)] for name, value in letter.headers],
-        "error_message": masker.text(letter.header("dlq.error_message")),
+        "error_message": masker.text(letter.header(DlqHeader.ERROR_MESSAGE)),
         "value": masker.envelope(envelope) if envelope is not None else masker.value(letter),
         "masked": not reveal,
     }

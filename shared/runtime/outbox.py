@@ -18,7 +18,7 @@ from shared.runtime.errors import is_transient
 from shared.runtime.logging import get_logger
 from shared.runtime.loops import drain_forever
 from shared.runtime.metrics import RuntimeMetrics
-from shared.schemas.topics import dlq_topic
+from shared.schemas.topics import DlqHeader, dlq_topic
 
 log = get_logger(__name__)
 
@@ -170,11 +170,11 @@ class DeadLetters:
 
     def _error_headers(self, record: ConsumerRecord[bytes, bytes], code: str, message: str) -> list[tuple[str, bytes]]:
         return [
-            ("dlq.error_code", code.encode()),
-            ("dlq.error_message", message[:2000].encode()),
-            ("dlq.service", self.service.encode()),
-            ("dlq.original_topic", record.topic.encode()),
-            ("dlq.original_partition", str(record.partition).encode()),
-            ("dlq.original_offset", str(record.offset).encode()),
-            ("dlq.failed_at", str(int(time.time() * 1000)).encode()),
+            (DlqHeader.ERROR_CODE, code.encode()),
+            (DlqHeader.ERROR_MESSAGE, message[:2000].encode()),
+            (DlqHeader.SERVICE, self.service.encode()),
+            (DlqHeader.ORIGINAL_TOPIC, record.topic.encode()),
+            (DlqHeader.ORIGINAL_PARTITION, str(record.partition).encode()),
+            (DlqHeader.ORIGINAL_OFFSET, str(record.offset).encode()),
+            (DlqHeader.FAILED_AT, str(int(time.time() * 1000)).encode()),
         ]

@@ -65,9 +65,27 @@ OUTCOME_TOPICS: Final[tuple[str, ...]] = (
 )
 
 
+DLQ_SUFFIX: Final = ".dlq"
+# `leadflow dlq replay` → itself: one marker per re-driven dead letter, so none is sent twice (not a service topic).
+DLQ_REPLAYED: Final = "dlq.replayed.v1"
+
+
+class DlqHeader:
+    """The headers a dead letter carries (ARCHITECTURE.md §4): written by the runtime, read by `leadflow dlq`."""
+
+    ERROR_CODE: Final = "dlq.error_code"
+    ERROR_MESSAGE: Final = "dlq.error_message"
+    SERVICE: Final = "dlq.service"
+    ORIGINAL_TOPIC: Final = "dlq.original_topic"
+    ORIGINAL_PARTITION: Final = "dlq.original_partition"
+    ORIGINAL_OFFSET: Final = "dlq.original_offset"
+    FAILED_AT: Final = "dlq.failed_at"
+    REPLAYED_FROM: Final = "dlq.replayed_from"  # on a replayed message: <dlq topic>:<partition>:<offset>
+
+
 def dlq_topic(topic: str) -> str:
     """Dead-letter topic of a topic (ARCHITECTURE.md §4)."""
-    return f"{topic}.dlq"
+    return f"{topic}{DLQ_SUFFIX}"
 
 
 def event_type_of(topic: str) -> str:
