@@ -26,6 +26,7 @@ from shared.runtime.consumer import BatchProcessor, RetryPolicy, TopicHandler
 from shared.runtime.db import RuntimeTables, create_engine
 from shared.runtime.errors import RetryBudgetExceededError, is_transient
 from shared.runtime.kafka_admin import ensure_topics
+from shared.runtime.lag import observe_lag_forever
 from shared.runtime.logging import configure_logging, get_logger
 from shared.runtime.metrics import DomainMetrics, RuntimeMetrics
 from shared.runtime.migrations import upgrade_to_head
@@ -205,51 +206,6 @@ def _start_loops(spec: ServiceSpec, ctx: ServiceContext, tasks: list[asyncio.Tas
     tasks.append(asyncio.create_task(ctx.outbox.relay_forever(s.relay_interval_s, s.relay_grace_s)))
     tasks.append(asyncio.create_task(observe_lag_forever(ctx, s.lag_interval_s)))
     tasks.extend(asyncio.create_task(loop(ctx)) for loop in spec.loops)
-
-
-async def observe_lag_forever(ctx: ServiceContext, interval_s: float) -> None:
-    """Export consumer lag per assigned partition: the fetch high-water mark minus the next offset to process.
-
-    INFRA.md: `end_offsets` is wrong on the embedded broker; the high-water mark each fetch reports is right.
-    A partition this instance has not processed yet starts from the group's committed offset.
-    """
-    committed: dict[tuple[str, int], int] = {}
-    shown: set[tuple[str, int]] = set()
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            shown = await _observe_lag(ctx, committed, shown)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- a metric must never stop the service
-            log.warning("lag_observation_failed", error=repr(exc))
-
-
-async def _observe_lag(
-    ctx: ServiceContext, committed: dict[tuple[str, int], int], shown: set[tuple[str, int]]
-) -> set[tuple[str, int]]:
-    consumer = getattr(ctx.state.get("subscriber"), "consumer", None)
-    processor: BatchProcessor | None = ctx.state.get("processor")
-    if consumer is None or processor is None:
-        return shown
-    now: set[tuple[str, int]] = set()
-    for tp in consumer.assignment():
-        key = (tp.topic, tp.partition)
-        highwater = consumer.highwater(tp)
-        if highwater is None:
-            continue  # no fetch answered for it yet
-        position = processor.next_offsets.get(key)
-        if position is None:
-            if key not in committed:
-                committed[key] = await consumer.committed(tp) or 0
-            position = committed[key]
-        ctx.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
-        now.add(key)
-    for topic, partition in shown - now:  # revoked in a rebalance: its new owner reports it
-        ctx.metrics.consumer_lag.remove(topic, str(partition))
-        committed.pop((topic, partition), None)
-        processor.next_offsets.pop((topic, partition), None)
-    return now
 
 
 async def _stop(ctx: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:
